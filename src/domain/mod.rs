@@ -1,0 +1,15 @@
+//! The domain: ids, orders, statuses, the bulk-order request and the order-file rules.
+//! Pure values and functions; no I/O, no clap, no backends.
+
+pub mod ids;
+pub mod order;
+pub mod orders_file;
+pub mod request;
+
+pub use ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};
+pub use order::{
+    Job, JobCounts, JobState, NewOrder, Order, OrderEvent, OrderItem, OrderKey, Outcome,
+    REASON_INSUFFICIENT_INVENTORY, Reject, Status, StatusChange,
+};
+pub use orders_file::{COLUMNS, FileError, ParsedFile, check_header, parse_orders};
+pub use request::{BulkOrderRequest, RequestError, SellerField};

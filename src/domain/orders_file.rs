@@ -1,0 +1,651 @@
+//! Bulk order files: the header check and the rows -> orders rules. No I/O beyond the
+//! `Read` it is handed.
+//!
+//! Rules: columns are found by name (any order, extra columns ignored, a UTF-8 BOM,
+//! CRLF, quotes and blank lines handled, values trimmed); rows with the same `order_id`
+//! are one order; repeated (sku, hub) rows of one order are summed (a warning); an
+//! order with any invalid row is rejected whole, every reason kept.
+
+use super::ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};
+use super::order::{NewOrder, OrderItem, Reject};
+use csv::ByteRecord;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The required columns, in the original service's order.
+pub const COLUMNS: [&str; 5] = ["order_id", "sku_id", "quantity", "seller_id", "hub_id"];
+
+/// Why a whole file cannot be read as an order file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is empty: a header row `{}` is required", COLUMNS.join(","))]
+    Empty,
+    #[error("the header has no `{0}` column (required: {cols})", cols = COLUMNS.join(","))]
+    MissingColumn(String),
+    #[error("the header names the `{0}` column more than once")]
+    DuplicateColumn(String),
+    #[error("the header row is not valid UTF-8")]
+    HeaderNotUtf8,
+    #[error("cannot read the file as CSV: {0}")]
+    Csv(String),
+}
+
+/// Where each required column is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    order_id: usize,
+    sku_id: usize,
+    quantity: usize,
+    seller_id: usize,
+    hub_id: usize,
+}
+
+impl Header {
+    /// Finds the required columns by name (trimmed, case-insensitive, BOM stripped).
+    ///
+    /// # Errors
+    /// [`FileError::MissingColumn`], [`FileError::DuplicateColumn`], [`FileError::HeaderNotUtf8`].
+    pub fn from_record(rec: &ByteRecord) -> Result<Self, FileError> {
+        let mut found: [Option<usize>; 5] = [None; 5];
+        for (i, raw) in rec.iter().enumerate() {
+            let raw = if i == 0 {
+                raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw)
+            } else {
+                raw
+            };
+            let name = std::str::from_utf8(raw).map_err(|_| FileError::HeaderNotUtf8)?;
+            let name = name.trim();
+            if let Some(c) = COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(name)) {
+                if found[c].is_some() {
+                    return Err(FileError::DuplicateColumn(COLUMNS[c].to_owned()));
+                }
+                found[c] = Some(i);
+            }
+        }
+        let col = |c: usize| found[c].ok_or_else(|| FileError::MissingColumn(COLUMNS[c].into()));
+        Ok(Self {
+            order_id: col(0)?,
+            sku_id: col(1)?,
+            quantity: col(2)?,
+            seller_id: col(3)?,
+            hub_id: col(4)?,
+        })
+    }
+}
+
+fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(r)
+}
+
+fn read_header<R: Read>(rdr: &mut csv::Reader<R>) -> Result<Header, FileError> {
+    let mut rec = ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => return Err(FileError::Empty),
+            Ok(true) if is_blank(&rec) => continue,
+            Ok(true) => return Header::from_record(&rec),
+            Err(e) => return Err(FileError::Csv(e.to_string())),
+        }
+    }
+}
+
+/// Reads only the header row and checks it (used by `submit` before enqueuing).
+///
+/// # Errors
+/// Any [`FileError`] about the header.
+pub fn check_header<R: Read>(r: R) -> Result<Header, FileError> {
+    read_header(&mut csv_reader(r))
+}
+
+fn is_blank(rec: &ByteRecord) -> bool {
+    rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+}
+
+/// An order that passed the row rules, with the file lines of each of its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub order: NewOrder,
+    /// `item_rows[i]` are the lines summed into `order.items[i]`.
+    pub item_rows: Vec<Vec<u64>>,
+}
+
+/// The result of reading a whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedFile {
+    /// Data rows read (blank lines not counted).
+    pub rows: u64,
+    /// Orders whose rows are all valid, in order of first appearance.
+    pub candidates: Vec<Candidate>,
+    /// Every reason a row was not accepted.
+    pub rejects: Vec<Reject>,
+    /// Orders rejected whole.
+    pub orders_rejected: u64,
+    /// Repeated (sku, hub) rows summed into one item.
+    pub warnings: u64,
+}
+
+impl ParsedFile {
+    /// The distinct (hub, sku) pairs of the candidates, in order of first appearance:
+    /// what the warehouse must confirm before the orders are stored.
+    pub fn distinct_pairs(&self) -> Vec<(HubId, SkuId)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for c in &self.candidates {
+            for it in &c.order.items {
+                if seen.insert((&it.hub_id, &it.sku_id)) {
+                    out.push((it.hub_id.clone(), it.sku_id.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Rejects, whole, every candidate that has an item for which `unknown` gives a
+    /// reason (the warehouse does not know its hub or SKU); one reject per such row.
+    pub fn reject_unknown(&mut self, unknown: impl Fn(&HubId, &SkuId) -> Option<String>) {
+        let candidates = std::mem::take(&mut self.candidates);
+        for c in candidates {
+            let mut reasons = Vec::new();
+            for (item, rows) in c.order.items.iter().zip(&c.item_rows) {
+                if let Some(why) = unknown(&item.hub_id, &item.sku_id) {
+                    for &row in rows {
+                        reasons.push(Reject {
+                            row: Some(row),
+                            order_id: Some(c.order.order_id.to_string()),
+                            column: Some("hub_id/sku_id".into()),
+                            reason: why.clone(),
+                        });
+                    }
+                }
+            }
+            if reasons.is_empty() {
+                self.candidates.push(c);
+            } else {
+                self.orders_rejected += 1;
+                self.rejects.extend(reasons);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Draft {
+    order_id: OrderId,
+    items: Vec<(OrderItem, Vec<u64>)>,
+    valid_rows: Vec<u64>,
+    rejects: Vec<Reject>,
+}
+
+/// Reads the rows of an order file one by one and groups them into orders.
+#[derive(Debug)]
+pub struct OrderFileParser {
+    seller: SellerId,
+    header: Header,
+    drafts: Vec<Draft>,
+    index: HashMap<OrderId, usize>,
+    out: ParsedFile,
+}
+
+fn reject(row: u64, order: Option<&str>, column: &str, why: impl Into<String>) -> Reject {
+    Reject {
+        row: Some(row),
+        order_id: order.map(str::to_owned),
+        column: Some(column.to_owned()),
+        reason: why.into(),
+    }
+}
+
+impl OrderFileParser {
+    pub fn new(header: Header, seller: SellerId) -> Self {
+        Self {
+            seller,
+            header,
+            drafts: Vec::new(),
+            index: HashMap::new(),
+            out: ParsedFile::default(),
+        }
+    }
+
+    /// Takes one data row that starts on file line `line`.
+    pub fn push(&mut self, line: u64, rec: &ByteRecord) {
+        if is_blank(rec) {
+            return;
+        }
+        self.out.rows += 1;
+        let h = self.header;
+        let mut errs: Vec<(&'static str, String)> = Vec::new();
+        let mut text = |idx: usize, col: &'static str| -> Option<&str> {
+            match std::str::from_utf8(rec.get(idx).unwrap_or_default()) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    errs.push((col, "is not valid UTF-8".into()));
+                    None
+                }
+            }
+        };
+        let order_raw = text(h.order_id, "order_id");
+        let sku_raw = text(h.sku_id, "sku_id");
+        let qty_raw = text(h.quantity, "quantity");
+        let seller_raw = text(h.seller_id, "seller_id");
+        let hub_raw = text(h.hub_id, "hub_id");
+
+        fn field<T>(
+            r: Result<T, FieldError>,
+            col: &'static str,
+            errs: &mut Vec<(&'static str, String)>,
+        ) -> Option<T> {
+            match r {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errs.push((col, format!("{col} {e}")));
+                    None
+                }
+            }
+        }
+        let order_id = order_raw.and_then(|s| field(OrderId::parse(s), "order_id", &mut errs));
+        let sku = sku_raw.and_then(|s| field(SkuId::parse(s), "sku_id", &mut errs));
+        let qty = qty_raw.and_then(|s| field(Quantity::parse(s), "quantity", &mut errs));
+        let hub = hub_raw.and_then(|s| field(HubId::parse(s), "hub_id", &mut errs));
+        if let Some(s) = seller_raw {
+            let s = s.trim();
+            if !s.is_empty() && !self.seller.same_as(s) {
+                errs.push((
+                    "seller_id",
+                    format!(
+                        "seller_id {:?} is not the submitting seller {}",
+                        cut(s),
+                        self.seller
+                    ),
+                ));
+            }
+        }
+        // Non-UTF-8 messages name the column too.
+        let errs: Vec<Reject> = errs
+            .into_iter()
+            .map(|(col, why)| {
+                let why = if why.starts_with(col) {
+                    why
+                } else {
+                    format!("{col} {why}")
+                };
+                reject(line, order_id.as_ref().map(OrderId::as_str), col, why)
+            })
+            .collect();
+
+        let Some(order_id) = order_id else {
+            // A row without a usable order id belongs to no order: rejected alone.
+            self.out.rejects.extend(errs);
+            return;
+        };
+        let slot = match self.index.get(&order_id) {
+            Some(&i) => i,
+            None => {
+                self.drafts.push(Draft {
+                    order_id: order_id.clone(),
+                    items: Vec::new(),
+                    valid_rows: Vec::new(),
+                    rejects: Vec::new(),
+                });
+                self.index.insert(order_id, self.drafts.len() - 1);
+                self.drafts.len() - 1
+            }
+        };
+        let draft = &mut self.drafts[slot];
+        if !errs.is_empty() {
+            draft.rejects.extend(errs);
+            return;
+        }
+        let (sku, hub, qty) = (
+            sku.expect("valid"),
+            hub.expect("valid"),
+            qty.expect("valid"),
+        );
+        draft.valid_rows.push(line);
+        if let Some((item, rows)) = draft
+            .items
+            .iter_mut()
+            .find(|(it, _)| it.sku_id == sku && it.hub_id == hub)
+        {
+            self.out.warnings += 1;
+            rows.push(line);
+            match item.quantity.checked_add(qty) {
+                Some(q) => item.quantity = q,
+                None => draft.rejects.push(reject(
+                    line,
+                    Some(draft.order_id.as_str()),
+                    "quantity",
+                    format!(
+                        "quantity: the sum of the rows for sku {sku} at hub {hub} is too large"
+                    ),
+                )),
+            }
+        } else {
+            draft.items.push((
+                OrderItem {
+                    sku_id: sku,
+                    hub_id: hub,
+                    quantity: qty,
+                },
+                vec![line],
+            ));
+        }
+    }
+
+    /// Ends the file: orders with any invalid row are rejected whole (their valid rows
+    /// are listed too, so a seller can fix and resubmit the whole order).
+    pub fn finish(mut self) -> ParsedFile {
+        for d in self.drafts {
+            if d.rejects.is_empty() {
+                let (items, item_rows) = d.items.into_iter().unzip();
+                self.out.candidates.push(Candidate {
+                    order: NewOrder {
+                        seller_id: self.seller.clone(),
+                        order_id: d.order_id,
+                        items,
+                    },
+                    item_rows,
+                });
+            } else {
+                self.out.orders_rejected += 1;
+                let bad_rows: Vec<String> = d
+                    .rejects
+                    .iter()
+                    .filter_map(|r| r.row)
+                    .map(|r| r.to_string())
+                    .collect();
+                let mut rejects = d.rejects;
+                for row in d.valid_rows {
+                    rejects.push(Reject {
+                        row: Some(row),
+                        order_id: Some(d.order_id.to_string()),
+                        column: None,
+                        reason: format!(
+                            "order {} is rejected whole: invalid row(s) {}",
+                            d.order_id,
+                            dedup_join(&bad_rows)
+                        ),
+                    });
+                }
+                rejects.sort_by_key(|r| r.row);
+                self.out.rejects.extend(rejects);
+            }
+        }
+        self.out.rejects.sort_by_key(|r| r.row);
+        self.out
+    }
+}
+
+fn dedup_join(rows: &[String]) -> String {
+    let mut v: Vec<&String> = rows.iter().collect();
+    v.dedup();
+    v.into_iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Reads a whole order file submitted by `seller`.
+///
+/// # Errors
+/// [`FileError`] when the header is missing or wrong, or the bytes are not CSV.
+/// Problems of single rows are not errors: they are in [`ParsedFile::rejects`].
+pub fn parse_orders<R: Read>(r: R, seller: &SellerId) -> Result<ParsedFile, FileError> {
+    let mut rdr = csv_reader(r);
+    let header = read_header(&mut rdr)?;
+    let mut parser = OrderFileParser::new(header, seller.clone());
+    let mut rec = ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map_or(0, |p| p.line());
+                parser.push(line, &rec);
+            }
+            Err(e) => return Err(FileError::Csv(e.to_string())),
+        }
+    }
+    Ok(parser.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seller() -> SellerId {
+        SellerId::parse("1").unwrap()
+    }
+
+    fn parse(s: &str) -> ParsedFile {
+        parse_orders(s.as_bytes(), &seller()).unwrap()
+    }
+
+    fn ids(p: &ParsedFile) -> Vec<&str> {
+        p.candidates
+            .iter()
+            .map(|c| c.order.order_id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn columns_are_found_by_name_in_any_order_and_extras_ignored() {
+        let p = parse("hub_id,note,quantity,order_id,seller_id,sku_id\n3,x,2,A,1,15\n");
+        assert_eq!(p.rows, 1);
+        let it = &p.candidates[0].order.items[0];
+        assert_eq!(
+            (it.hub_id.as_str(), it.sku_id.as_str(), it.quantity.get()),
+            ("3", "15", 2)
+        );
+        assert_eq!(p.candidates[0].order.order_id.as_str(), "A");
+    }
+
+    #[test]
+    fn bom_crlf_quotes_blank_lines_and_spaces_are_handled() {
+        let p = parse(
+            "\u{feff}Order_ID , sku_id,quantity,seller_id,hub_id\r\n\r\n\" A \",\"1,5\", 2 ,1, 9\r\n   \r\n,,,,\r\n",
+        );
+        assert_eq!(p.rows, 1, "{p:?}");
+        assert!(p.rejects.is_empty(), "{:?}", p.rejects);
+        let it = &p.candidates[0].order.items[0];
+        assert_eq!(p.candidates[0].order.order_id.as_str(), "A");
+        assert_eq!(it.sku_id.as_str(), "1,5");
+        assert_eq!(it.hub_id.as_str(), "9");
+    }
+
+    #[test]
+    fn a_missing_column_rejects_the_file_and_names_it() {
+        let err =
+            parse_orders("order_id,sku_id,quantity,hub_id\n".as_bytes(), &seller()).unwrap_err();
+        assert_eq!(err, FileError::MissingColumn("seller_id".into()));
+        assert!(err.to_string().contains("`seller_id`"));
+        assert_eq!(
+            check_header("".as_bytes()).unwrap_err(),
+            FileError::Empty,
+            "an empty file"
+        );
+        assert_eq!(
+            check_header("\n\n".as_bytes()).unwrap_err(),
+            FileError::Empty
+        );
+    }
+
+    #[test]
+    fn a_duplicated_required_column_is_ambiguous() {
+        let err = check_header("order_id,sku_id,quantity,seller_id,hub_id,SKU_ID\n".as_bytes())
+            .unwrap_err();
+        assert_eq!(err, FileError::DuplicateColumn("sku_id".into()));
+    }
+
+    #[test]
+    fn a_binary_header_is_an_error_not_a_panic() {
+        let err = check_header(&b"\xff\xfe\x00order_id\n"[..]).unwrap_err();
+        assert_eq!(err, FileError::HeaderNotUtf8);
+    }
+
+    #[test]
+    fn rows_of_one_order_are_its_items() {
+        let p =
+            parse("order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\nB,2,1,1,1\nA,3,2,1,2\n");
+        assert_eq!(ids(&p), ["A", "B"]);
+        assert_eq!(p.candidates[0].order.items.len(), 2);
+        assert_eq!(p.candidates[0].item_rows, vec![vec![2], vec![4]]);
+    }
+
+    #[test]
+    fn repeated_sku_hub_rows_are_summed_with_a_warning() {
+        let p = parse(
+            "order_id,sku_id,quantity,seller_id,hub_id\n1011,15,2,1,1\n1011,15,2,1,1\n1011,15,1,1,2\n",
+        );
+        let items = &p.candidates[0].order.items;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].quantity.get(), 4);
+        assert_eq!(p.warnings, 1);
+        assert_eq!(p.candidates[0].item_rows[0], vec![2, 3]);
+    }
+
+    #[test]
+    fn a_sum_that_overflows_rejects_the_order() {
+        let p = parse(&format!(
+            "order_id,sku_id,quantity,seller_id,hub_id\nA,1,{m},1,1\nA,1,{m},1,1\n",
+            m = i64::MAX
+        ));
+        assert!(p.candidates.is_empty());
+        assert_eq!(p.orders_rejected, 1);
+        assert!(p.rejects.iter().any(|r| r.reason.contains("too large")));
+    }
+
+    #[test]
+    fn each_bad_quantity_is_rejected_with_row_and_column() {
+        let p = parse(
+            "order_id,sku_id,quantity,seller_id,hub_id\nA,1,0,1,1\nB,1,-2,1,1\nC,1,1.5,1,1\nD,1,x,1,1\nE,1,99999999999999999999,1,1\nF,1,,1,1\nG,1,3,1,1\n",
+        );
+        assert_eq!(ids(&p), ["G"]);
+        assert_eq!(p.orders_rejected, 6);
+        let rows: Vec<_> = p.rejects.iter().map(|r| r.row.unwrap()).collect();
+        assert_eq!(rows, [2, 3, 4, 5, 6, 7]);
+        assert!(
+            p.rejects
+                .iter()
+                .all(|r| r.column.as_deref() == Some("quantity"))
+        );
+        assert!(p.rejects[0].reason.contains("greater than zero"));
+        assert!(p.rejects[2].reason.contains("whole number"));
+        assert!(p.rejects[4].reason.contains("too large"));
+        assert!(p.rejects[5].reason.contains("empty"));
+    }
+
+    #[test]
+    fn empty_ids_are_rejected() {
+        let p = parse("order_id,sku_id,quantity,seller_id,hub_id\nA,,1,1,1\nB,1,1,1,\n,1,1,1,1\n");
+        assert!(p.candidates.is_empty());
+        assert_eq!(
+            p.orders_rejected, 2,
+            "A and B; the row with no order id is no order"
+        );
+        let cols: Vec<_> = p
+            .rejects
+            .iter()
+            .map(|r| r.column.clone().unwrap())
+            .collect();
+        assert_eq!(cols, ["sku_id", "hub_id", "order_id"]);
+        assert_eq!(p.rejects[2].order_id, None);
+    }
+
+    #[test]
+    fn rows_of_another_seller_are_rejected_and_empty_means_the_submitter() {
+        let p =
+            parse("order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,2,1\nB,1,1,,1\nC,1,1,01,1\n");
+        assert_eq!(ids(&p), ["B", "C"]);
+        assert_eq!(p.rejects.len(), 1);
+        let r = &p.rejects[0];
+        assert_eq!(r.column.as_deref(), Some("seller_id"));
+        assert!(
+            r.reason.contains("not the submitting seller 1"),
+            "{}",
+            r.reason
+        );
+        assert_eq!(p.candidates[0].order.seller_id.as_str(), "1");
+    }
+
+    #[test]
+    fn one_bad_row_rejects_the_whole_order_and_keeps_every_reason() {
+        let p = parse(
+            "order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\nA,2,0,1,1\nA,,1,9,1\nB,1,1,1,1\n",
+        );
+        assert_eq!(ids(&p), ["B"]);
+        assert_eq!(p.orders_rejected, 1);
+        let a: Vec<_> = p
+            .rejects
+            .iter()
+            .filter(|r| r.order_id.as_deref() == Some("A"))
+            .collect();
+        // row 2 valid but rejected with its order; row 3 quantity; row 4 sku and seller.
+        assert_eq!(a.len(), 4, "{a:?}");
+        assert!(
+            a.iter()
+                .any(|r| r.row == Some(2) && r.reason.contains("rejected whole"))
+        );
+        assert!(
+            a.iter()
+                .any(|r| r.row == Some(4) && r.column.as_deref() == Some("seller_id"))
+        );
+        assert!(
+            a.iter()
+                .any(|r| r.row == Some(4) && r.column.as_deref() == Some("sku_id"))
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_field_rejects_the_row() {
+        let p = parse_orders(
+            &b"order_id,sku_id,quantity,seller_id,hub_id\nA,\xff,1,1,1\nB,1,1,1,1\n"[..],
+            &seller(),
+        )
+        .unwrap();
+        assert_eq!(ids(&p), ["B"]);
+        assert_eq!(p.rejects[0].column.as_deref(), Some("sku_id"));
+        assert!(p.rejects[0].reason.contains("UTF-8"));
+    }
+
+    #[test]
+    fn short_rows_miss_their_fields() {
+        let p = parse("order_id,sku_id,quantity,seller_id,hub_id\nA,1\n");
+        assert!(p.candidates.is_empty());
+        assert!(
+            p.rejects
+                .iter()
+                .any(|r| r.column.as_deref() == Some("hub_id"))
+        );
+    }
+
+    #[test]
+    fn unknown_hub_or_sku_rejects_the_order_with_its_rows() {
+        let mut p =
+            parse("order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\nA,99,1,1,1\nB,1,1,1,1\n");
+        assert_eq!(p.distinct_pairs().len(), 2);
+        p.reject_unknown(|_, sku| (sku.as_str() == "99").then(|| "unknown sku".to_string()));
+        assert_eq!(ids(&p), ["B"]);
+        assert_eq!(p.orders_rejected, 1);
+        assert_eq!(p.rejects.len(), 1);
+        assert_eq!(p.rejects[0].row, Some(3));
+        assert_eq!(p.rejects[0].reason, "unknown sku");
+    }
+
+    #[test]
+    fn the_original_sample_parses_for_seller_one() {
+        let sample = "order_id,sku_id,quantity,seller_id,hub_id\n1011,15,2,1,1\n1011,15,2,1,1\n1012,7,3,2,2\n1012,7,3,2,2\n";
+        let p = parse(sample);
+        assert_eq!(ids(&p), ["1011"]);
+        assert_eq!(p.candidates[0].order.items[0].quantity.get(), 4);
+        assert_eq!(p.warnings, 1);
+        assert_eq!(p.orders_rejected, 1);
+        assert_eq!(p.rows, 4);
+    }
+}

@@ -1,0 +1,7 @@
+//! `oms`: bulk order files in, validated, stored, fulfilled orders out.
+//!
+//! Layout: `domain` (pure rules), `ports` (the four backend traits), `app` (use cases
+//! over the ports), `adapters` (embedded SQLite; real backends), `config` (which adapter
+//! serves each port), `cli` and `ui` (the edge).
+
+pub mod domain;
