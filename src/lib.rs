@@ -4,4 +4,10 @@
 //! over the ports), `adapters` (embedded SQLite; real backends), `config` (which adapter
 //! serves each port), `cli` and `ui` (the edge).
 
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod ports;
+pub mod ui;

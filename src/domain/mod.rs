@@ -5,11 +5,15 @@ pub mod ids;
 pub mod order;
 pub mod orders_file;
 pub mod request;
+pub mod stock_file;
+pub mod timestamp;
 
 pub use ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};
 pub use order::{
     Job, JobCounts, JobState, NewOrder, Order, OrderEvent, OrderItem, OrderKey, Outcome,
     REASON_INSUFFICIENT_INVENTORY, Reject, Status, StatusChange,
 };
-pub use orders_file::{COLUMNS, FileError, ParsedFile, check_header, parse_orders};
+pub use orders_file::{
+    COLUMNS, FileError, ParsedFile, check_header, parse_orders, parse_orders_until,
+};
 pub use request::{BulkOrderRequest, RequestError, SellerField};

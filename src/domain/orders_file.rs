@@ -398,10 +398,24 @@ fn cut(s: &str) -> String {
 /// [`FileError`] when the header is missing or wrong, or the bytes are not CSV.
 /// Problems of single rows are not errors: they are in [`ParsedFile::rejects`].
 pub fn parse_orders<R: Read>(r: R, seller: &SellerId) -> Result<ParsedFile, FileError> {
+    parse_orders_until(r, seller, &|| false).map(|p| p.expect("never stopped"))
+}
+
+/// Like [`parse_orders`], but asks `stop` every few thousand rows and gives up
+/// (`Ok(None)`) when it says so.
+///
+/// # Errors
+/// As [`parse_orders`].
+pub fn parse_orders_until<R: Read>(
+    r: R,
+    seller: &SellerId,
+    stop: &dyn Fn() -> bool,
+) -> Result<Option<ParsedFile>, FileError> {
     let mut rdr = csv_reader(r);
     let header = read_header(&mut rdr)?;
     let mut parser = OrderFileParser::new(header, seller.clone());
     let mut rec = ByteRecord::new();
+    let mut n: u64 = 0;
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -411,8 +425,12 @@ pub fn parse_orders<R: Read>(r: R, seller: &SellerId) -> Result<ParsedFile, File
             }
             Err(e) => return Err(FileError::Csv(e.to_string())),
         }
+        n += 1;
+        if n % 4096 == 0 && stop() {
+            return Ok(None);
+        }
     }
-    Ok(parser.finish())
+    Ok(Some(parser.finish()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,20 @@
+//! The embedded default: every port in one SQLite file under the data dir, safe for
+//! several `oms` processes at once (WAL mode, immediate write transactions).
+//!
+//! The bus, the store and the warehouse share one connection, so the [`Db`] is also
+//! their unit of work: fulfil's reservation, status change and offset commit (and
+//! ingest's orders, events and job record) commit as one transaction. The queue has a
+//! connection of its own, so extending a message's visibility never waits for, or
+//! joins, that transaction.
+
+pub mod bus;
+pub mod db;
+pub mod queue;
+pub mod store;
+pub mod wms;
+
+pub use bus::{BusSettings, EmbeddedBus};
+pub use db::Db;
+pub use queue::{EmbeddedQueue, QueueSettings};
+pub use store::EmbeddedStore;
+pub use wms::{EmbeddedWarehouse, StockLine};

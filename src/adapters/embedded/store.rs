@@ -1,0 +1,392 @@
+//! The embedded order store: `orders` (items kept as JSON in the order's row),
+//! `order_history`, `jobs` and `job_rejects`, unique on (seller_id, order_id).
+
+use super::db::{Db, is_busy, now_rfc3339, write};
+use crate::domain::{
+    Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject, Status,
+    StatusChange,
+};
+use crate::ports::{Inserted, JobReport, OrderFilter, OrderStore, StoreError};
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+/// The order store adapter over the embedded database.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    db: Db,
+}
+
+fn map(e: rusqlite::Error) -> StoreError {
+    if is_busy(&e) {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Other(e.to_string())
+    }
+}
+
+fn bad_row(e: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(e.to_string().into())
+}
+
+fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> rusqlite::Result<T> {
+    s.parse().map_err(bad_row)
+}
+
+const ORDER_COLS: &str =
+    "seller_id, order_id, status, reason, items, job_id, created_at, updated_at";
+
+fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
+    let items: String = r.get(4)?;
+    let items: Vec<OrderItem> = serde_json::from_str(&items).map_err(bad_row)?;
+    Ok(Order {
+        seller_id: crate::domain::SellerId::parse(&r.get::<_, String>(0)?).map_err(bad_row)?,
+        order_id: crate::domain::OrderId::parse(&r.get::<_, String>(1)?).map_err(bad_row)?,
+        status: parse_col(&r.get::<_, String>(2)?)?,
+        reason: r.get(3)?,
+        items,
+        job_id: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        history: Vec::new(),
+    })
+}
+
+const JOB_COLS: &str = "job_id, seller_id, file_path, sha256, state, error, rows, orders_accepted,
+     orders_rejected, orders_duplicate, warnings, created_at, updated_at";
+
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        job_id: r.get(0)?,
+        seller_id: r.get(1)?,
+        file_path: r.get(2)?,
+        sha256: r.get(3)?,
+        state: parse_col::<JobState>(&r.get::<_, String>(4)?)?,
+        error: r.get(5)?,
+        counts: JobCounts {
+            rows: r.get(6)?,
+            orders_accepted: r.get(7)?,
+            orders_rejected: r.get(8)?,
+            orders_duplicate: r.get(9)?,
+            warnings: r.get(10)?,
+        },
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        rejects: Vec::new(),
+    })
+}
+
+fn load_job(c: &Connection, job_id: &str, with_rejects: bool) -> rusqlite::Result<Option<Job>> {
+    let job = c
+        .prepare_cached(&format!("SELECT {JOB_COLS} FROM jobs WHERE job_id = ?1"))?
+        .query_row(params![job_id], job_from_row)
+        .optional()?;
+    let Some(mut job) = job else { return Ok(None) };
+    if with_rejects {
+        job.rejects = c
+            .prepare_cached(
+                "SELECT row, order_id, col, reason FROM job_rejects WHERE job_id = ?1 ORDER BY seq",
+            )?
+            .query_map(params![job_id], |r| {
+                Ok(Reject {
+                    row: r.get(0)?,
+                    order_id: r.get(1)?,
+                    column: r.get(2)?,
+                    reason: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(Some(job))
+}
+
+impl EmbeddedStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl OrderStore for EmbeddedStore {
+    async fn open_job(&self, job: &Job) -> Result<Job, StoreError> {
+        let job = job.clone();
+        self.db
+            .call(move |c| {
+                write(c, |c| {
+                    c.execute(
+                        "INSERT INTO jobs (job_id, seller_id, file_path, sha256, state, error,
+                           created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT(job_id) DO NOTHING",
+                        params![
+                            job.job_id,
+                            job.seller_id,
+                            job.file_path,
+                            job.sha256,
+                            job.state.as_str(),
+                            job.error,
+                            job.created_at
+                        ],
+                    )?;
+                    load_job(c, &job.job_id, false)
+                })
+            })
+            .await
+            .map_err(map)?
+            .ok_or_else(|| StoreError::Other("job vanished after insert".into()))
+    }
+
+    async fn finish_job(&self, report: &JobReport) -> Result<(), StoreError> {
+        let r = report.clone();
+        self.db
+            .call(move |c| {
+                write(c, |c| {
+                    c.execute(
+                        "UPDATE jobs SET state = ?2, error = ?3, rows = ?4, orders_accepted = ?5,
+                           orders_rejected = ?6, orders_duplicate = ?7, warnings = ?8, updated_at = ?9
+                         WHERE job_id = ?1",
+                        params![
+                            r.job_id,
+                            r.state.as_str(),
+                            r.error,
+                            r.counts.rows,
+                            r.counts.orders_accepted,
+                            r.counts.orders_rejected,
+                            r.counts.orders_duplicate,
+                            r.counts.warnings,
+                            now_rfc3339()
+                        ],
+                    )?;
+                    c.execute("DELETE FROM job_rejects WHERE job_id = ?1", params![r.job_id])?;
+                    let mut ins = c.prepare_cached(
+                        "INSERT INTO job_rejects (job_id, seq, row, order_id, col, reason)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?;
+                    for (i, rj) in r.rejects.iter().enumerate() {
+                        ins.execute(params![r.job_id, i, rj.row, rj.order_id, rj.column, rj.reason])?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn insert_orders(
+        &self,
+        job_id: &str,
+        orders: &[NewOrder],
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let (job_id, orders) = (job_id.to_owned(), orders.to_vec());
+        self.db
+            .call(move |c| {
+                write(c, |c| {
+                    let now = now_rfc3339();
+                    let mut ins = c.prepare_cached(&format!(
+                        "INSERT INTO orders ({ORDER_COLS}) VALUES (?1, ?2, 'on_hold', NULL, ?3, ?4, ?5, ?5)
+                         ON CONFLICT(seller_id, order_id) DO NOTHING"
+                    ))?;
+                    let mut existing = c.prepare_cached(
+                        "SELECT job_id, status, reason FROM orders WHERE seller_id = ?1 AND order_id = ?2",
+                    )?;
+                    let mut out = Vec::with_capacity(orders.len());
+                    for o in &orders {
+                        let items = serde_json::to_string(&o.items).map_err(bad_row)?;
+                        let n = ins.execute(params![
+                            o.seller_id.as_str(),
+                            o.order_id.as_str(),
+                            items,
+                            job_id,
+                            now
+                        ])?;
+                        if n > 0 {
+                            out.push(Inserted::Created);
+                        } else {
+                            out.push(existing.query_row(
+                                params![o.seller_id.as_str(), o.order_id.as_str()],
+                                |r| {
+                                    Ok(Inserted::Existing {
+                                        job_id: r.get(0)?,
+                                        status: parse_col(&r.get::<_, String>(1)?)?,
+                                        reason: r.get(2)?,
+                                    })
+                                },
+                            )?);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn get_orders(&self, keys: &[OrderKey]) -> Result<Vec<Order>, StoreError> {
+        let keys = keys.to_vec();
+        self.db
+            .call(move |c| {
+                let mut q = c.prepare_cached(&format!(
+                    "SELECT {ORDER_COLS} FROM orders WHERE seller_id = ?1 AND order_id = ?2"
+                ))?;
+                let mut out = Vec::with_capacity(keys.len());
+                for k in &keys {
+                    if let Some(o) = q
+                        .query_row(
+                            params![k.seller_id.as_str(), k.order_id.as_str()],
+                            order_from_row,
+                        )
+                        .optional()?
+                    {
+                        out.push(o);
+                    }
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn get_order(&self, key: &OrderKey) -> Result<Option<Order>, StoreError> {
+        let key = key.clone();
+        self.db
+            .call(move |c| {
+                let order = c
+                    .prepare_cached(&format!(
+                        "SELECT {ORDER_COLS} FROM orders WHERE seller_id = ?1 AND order_id = ?2"
+                    ))?
+                    .query_row(
+                        params![key.seller_id.as_str(), key.order_id.as_str()],
+                        order_from_row,
+                    )
+                    .optional()?;
+                let Some(mut order) = order else {
+                    return Ok(None);
+                };
+                order.history.push(StatusChange {
+                    status: Status::OnHold,
+                    reason: None,
+                    at: order.created_at.clone(),
+                });
+                let changes = c
+                    .prepare_cached(
+                        "SELECT status, reason, at FROM order_history
+                         WHERE seller_id = ?1 AND order_id = ?2 ORDER BY rowid",
+                    )?
+                    .query_map(
+                        params![key.seller_id.as_str(), key.order_id.as_str()],
+                        |r| {
+                            Ok(StatusChange {
+                                status: parse_col(&r.get::<_, String>(0)?)?,
+                                reason: r.get(1)?,
+                                at: r.get(2)?,
+                            })
+                        },
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                order.history.extend(changes);
+                Ok(Some(order))
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn set_outcome(&self, key: &OrderKey, outcome: &Outcome) -> Result<bool, StoreError> {
+        let (key, outcome) = (key.clone(), outcome.clone());
+        self.db
+            .call(move |c| {
+                write(c, |c| {
+                    let now = now_rfc3339();
+                    let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
+                    let n = c
+                        .prepare_cached(
+                            "UPDATE orders SET status = ?3, reason = ?4, updated_at = ?5
+                             WHERE seller_id = ?1 AND order_id = ?2 AND status = 'on_hold'
+                               AND NOT (status = ?3 AND reason IS ?4)",
+                        )?
+                        .execute(params![s, o, outcome.status.as_str(), outcome.reason, now])?;
+                    if n > 0 {
+                        c.prepare_cached(
+                            "INSERT INTO order_history (seller_id, order_id, status, reason, at)
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                        )?
+                        .execute(params![
+                            s,
+                            o,
+                            outcome.status.as_str(),
+                            outcome.reason,
+                            now
+                        ])?;
+                    }
+                    Ok(n > 0)
+                })
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        let f = filter.clone();
+        self.db
+            .call(move |c| {
+                let mut sql = format!("SELECT {ORDER_COLS} FROM orders WHERE 1 = 1");
+                let mut args: Vec<Value> = Vec::new();
+                let mut arg = |sql: &mut String, clause: &str, v: String| {
+                    args.push(Value::Text(v));
+                    sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+                };
+                if let Some(s) = f.status {
+                    arg(&mut sql, " AND status = ?", s.as_str().to_owned());
+                }
+                if let Some(s) = &f.seller {
+                    arg(&mut sql, " AND seller_id = ?", s.to_string());
+                }
+                if let Some(j) = &f.job {
+                    arg(&mut sql, " AND job_id = ?", j.clone());
+                }
+                if let Some(o) = &f.order_id {
+                    arg(&mut sql, " AND order_id = ?", o.to_string());
+                }
+                if let Some(t) = &f.since {
+                    arg(&mut sql, " AND created_at >= ?", t.clone());
+                }
+                if let Some(h) = &f.hub {
+                    arg(
+                        &mut sql,
+                        " AND EXISTS (SELECT 1 FROM json_each(orders.items) AS it
+                               WHERE it.value ->> 'hub_id' = ?)",
+                        h.to_string(),
+                    );
+                }
+                sql.push_str(" ORDER BY created_at, seller_id, order_id LIMIT ");
+                sql.push_str(&f.limit.to_string());
+                let mut q = c.prepare(&sql)?;
+                let rows = q.query_map(params_from_iter(args), order_from_row)?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        let id = job_id.to_owned();
+        self.db
+            .call(move |c| load_job(c, &id, true))
+            .await
+            .map_err(map)
+    }
+
+    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.db
+            .call(move |c| {
+                c.prepare(&format!(
+                    "SELECT {JOB_COLS} FROM jobs ORDER BY created_at DESC, job_id LIMIT ?1"
+                ))?
+                .query_map(
+                    params![i64::try_from(limit).unwrap_or(i64::MAX)],
+                    job_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+}

@@ -1,0 +1,171 @@
+//! The embedded warehouse: stock per (hub, sku) in `inventory`, and one row per
+//! reserved order in `reservations`, so a reservation is all-or-nothing, never
+//! deducted twice for one (seller, order), and never drives stock below zero (every
+//! deduction is a conditional update, not a read-modify-write).
+
+use super::db::{Db, is_busy, now_rfc3339, write};
+use crate::domain::{HubId, OrderItem, OrderKey, SkuId};
+use crate::ports::{Reservation, Validation, Warehouse, WmsError};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// The warehouse adapter over the embedded database; also loads and lists stock.
+#[derive(Debug, Clone)]
+pub struct EmbeddedWarehouse {
+    db: Db,
+}
+
+/// Stock of one SKU at one hub.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockLine {
+    pub hub_id: String,
+    pub sku_id: String,
+    pub quantity: i64,
+}
+
+fn map(e: rusqlite::Error) -> WmsError {
+    WmsError::Unavailable(if is_busy(&e) {
+        format!("embedded inventory busy: {e}")
+    } else {
+        e.to_string()
+    })
+}
+
+enum Abort {
+    Db(rusqlite::Error),
+    Short(HubId, SkuId),
+}
+
+impl From<rusqlite::Error> for Abort {
+    fn from(e: rusqlite::Error) -> Self {
+        Abort::Db(e)
+    }
+}
+
+impl EmbeddedWarehouse {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Sets the stock of each (hub, sku) in `lines` (others are left as they are),
+    /// in one transaction.
+    ///
+    /// # Errors
+    /// The database's error; nothing is changed then.
+    pub async fn load(&self, lines: Vec<StockLine>) -> Result<usize, WmsError> {
+        self.db
+            .call(move |c| {
+                write(c, |c| {
+                    let mut up = c.prepare_cached(
+                        "INSERT INTO inventory (hub_id, sku_id, quantity) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(hub_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
+                    )?;
+                    for l in &lines {
+                        up.execute(params![l.hub_id, l.sku_id, l.quantity])?;
+                    }
+                    Ok(lines.len())
+                })
+            })
+            .await
+            .map_err(map)
+    }
+
+    /// All stock lines, by hub then SKU.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn list(&self) -> Result<Vec<StockLine>, WmsError> {
+        self.db
+            .call(|c| {
+                c.prepare("SELECT hub_id, sku_id, quantity FROM inventory ORDER BY hub_id, sku_id")?
+                    .query_map([], |r| {
+                        Ok(StockLine {
+                            hub_id: r.get(0)?,
+                            sku_id: r.get(1)?,
+                            quantity: r.get(2)?,
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+}
+
+#[async_trait]
+impl Warehouse for EmbeddedWarehouse {
+    async fn validate(&self, hub: &HubId, sku: &SkuId) -> Result<Validation, WmsError> {
+        let (h, s) = (hub.to_string(), sku.to_string());
+        self.db
+            .call(move |c| {
+                let hub_known: bool = c
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM inventory WHERE hub_id = ?1)")?
+                    .query_row(params![h], |r| r.get(0))?;
+                let sku_known: bool = c
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM inventory WHERE sku_id = ?1)")?
+                    .query_row(params![s], |r| r.get(0))?;
+                Ok(match (hub_known, sku_known) {
+                    (true, true) => Validation::Known,
+                    (false, true) => {
+                        Validation::Unknown(format!("hub_id {h} is not known to the warehouse"))
+                    }
+                    (true, false) => {
+                        Validation::Unknown(format!("sku_id {s} is not known to the warehouse"))
+                    }
+                    (false, false) => Validation::Unknown(format!(
+                        "hub_id {h} and sku_id {s} are not known to the warehouse"
+                    )),
+                })
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn reserve(&self, key: &OrderKey, items: &[OrderItem]) -> Result<Reservation, WmsError> {
+        let (key, items) = (key.clone(), items.to_vec());
+        let r = self
+            .db
+            .call(move |c| {
+                write(c, |c| {
+                    let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
+                    let done = c
+                        .prepare_cached(
+                            "SELECT 1 FROM reservations WHERE seller_id = ?1 AND order_id = ?2",
+                        )?
+                        .query_row(params![s, o], |_| Ok(()))
+                        .optional()?;
+                    if done.is_some() {
+                        return Ok(Reservation::AlreadyReserved);
+                    }
+                    let mut take = c.prepare_cached(
+                        "UPDATE inventory SET quantity = quantity - ?3
+                         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
+                    )?;
+                    for it in &items {
+                        let n = take.execute(params![
+                            it.hub_id.as_str(),
+                            it.sku_id.as_str(),
+                            it.quantity.get()
+                        ])?;
+                        if n == 0 {
+                            return Err(Abort::Short(it.hub_id.clone(), it.sku_id.clone()));
+                        }
+                    }
+                    let json = serde_json::to_string(&items)
+                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+                    c.prepare_cached(
+                        "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![s, o, json, now_rfc3339()])?;
+                    Ok(Reservation::Reserved)
+                })
+            })
+            .await;
+        match r {
+            Ok(r) => Ok(r),
+            Err(Abort::Short(hub_id, sku_id)) => Ok(Reservation::Insufficient { hub_id, sku_id }),
+            Err(Abort::Db(e)) => Err(map(e)),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Adapters: one per port and backend. `embedded` is the default (one SQLite file).
+
+pub mod embedded;

@@ -1,0 +1,221 @@
+//! Fulfil: the event consumer. For each order event: if the order is still `on_hold`,
+//! reserve all its items at the warehouse, all or nothing; `new_order` on success,
+//! `on_hold` with reason `insufficient_inventory` otherwise. Offsets are committed only
+//! after the outcomes are stored; with the embedded default, reservation, status change
+//! and offset commit are one transaction, and everywhere the reservation is keyed by
+//! (seller, order) so a redelivered event never deducts twice.
+
+use super::{AppError, Backends, Shutdown};
+use crate::domain::{OrderEvent, OrderKey, Outcome, Status};
+use crate::ports::{BusError, Consumer, Delivered, Reservation};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How `fulfil` runs.
+#[derive(Debug, Clone)]
+pub struct FulfilOptions {
+    pub group: String,
+    /// Exit once the group's committed offsets reach the end of the log.
+    pub drain: bool,
+    /// Events taken per batch (one transaction on the embedded default).
+    pub batch: usize,
+    /// Wait of one poll.
+    pub wait: Duration,
+}
+
+impl Default for FulfilOptions {
+    fn default() -> Self {
+        Self {
+            group: "oms-fulfil".into(),
+            drain: false,
+            batch: 500,
+            wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Counts since the start of one `fulfil` run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FulfilTotals {
+    pub events: u64,
+    pub new_order: u64,
+    pub on_hold: u64,
+    /// Events for orders already past `on_hold`, unknown, or unreadable.
+    pub skipped: u64,
+}
+
+/// Runs the consumer until shutdown (or, with `drain`, until the group has no lag).
+///
+/// # Errors
+/// When the bus cannot be joined at all.
+pub async fn run(
+    b: &Backends,
+    opts: &FulfilOptions,
+    mut shutdown: Shutdown,
+) -> Result<FulfilTotals, AppError> {
+    let mut consumer = b.bus.subscribe(&opts.group).await?;
+    let mut totals = FulfilTotals::default();
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        if shutdown.is_set() {
+            break;
+        }
+        let polled = tokio::select! {
+            () = shutdown.wait() => break,
+            r = consumer.poll(opts.batch, opts.wait) => r,
+        };
+        let batch = match polled {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!("poll failed: {e}; retrying in {backoff:?}");
+                if shutdown.sleep(backoff).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            if opts.drain {
+                match b.bus.lag(&opts.group).await {
+                    Ok(0) => break,
+                    Ok(n) => tracing::debug!(lag = n, "draining: waiting for the rest of the log"),
+                    Err(e) => tracing::warn!("cannot read the lag: {e}"),
+                }
+            }
+            continue;
+        }
+        // The same batch is tried until it is done, the partition moves, or shutdown.
+        loop {
+            match apply(b, consumer.as_mut(), &batch).await {
+                Ok(t) => {
+                    totals.events += t.events;
+                    totals.new_order += t.new_order;
+                    totals.on_hold += t.on_hold;
+                    totals.skipped += t.skipped;
+                    backoff = Duration::from_millis(200);
+                    tracing::debug!(
+                        events = t.events,
+                        new_order = t.new_order,
+                        on_hold = t.on_hold,
+                        "batch done"
+                    );
+                    break;
+                }
+                Err(Failure::Rebalanced(p)) => {
+                    tracing::info!(
+                        partition = p,
+                        "partition moved to another consumer; its events are theirs now"
+                    );
+                    break;
+                }
+                Err(Failure::Retry(e)) => {
+                    tracing::warn!("batch not done: {e}; retrying in {backoff:?}");
+                    if shutdown.sleep(backoff).await {
+                        break;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+    consumer.close().await;
+    Ok(totals)
+}
+
+enum Failure {
+    Rebalanced(i32),
+    Retry(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Retry(e.into())
+    }
+}
+
+/// One batch in one unit of work: outcomes stored, then offsets committed.
+async fn apply(
+    b: &Backends,
+    consumer: &mut dyn Consumer,
+    batch: &[Delivered],
+) -> Result<FulfilTotals, Failure> {
+    b.uow.begin().await?;
+    let r = apply_in_tx(b, consumer, batch).await;
+    match r {
+        Ok(t) => {
+            b.uow.commit().await?;
+            Ok(t)
+        }
+        Err(e) => {
+            b.uow.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn apply_in_tx(
+    b: &Backends,
+    consumer: &mut dyn Consumer,
+    batch: &[Delivered],
+) -> Result<FulfilTotals, Failure> {
+    let mut t = FulfilTotals {
+        events: batch.len() as u64,
+        ..FulfilTotals::default()
+    };
+    let mut keys = Vec::with_capacity(batch.len());
+    for d in batch {
+        match serde_json::from_str::<OrderEvent>(&d.payload) {
+            Ok(ev) => keys.push(OrderKey {
+                seller_id: ev.seller_id,
+                order_id: ev.order_id,
+            }),
+            Err(e) => {
+                t.skipped += 1;
+                tracing::warn!(
+                    partition = d.partition,
+                    offset = d.offset,
+                    "not an order event, skipped: {e}"
+                );
+            }
+        }
+    }
+    let mut orders: HashMap<OrderKey, _> = b
+        .store
+        .get_orders(&keys)
+        .await?
+        .into_iter()
+        .map(|o| (o.key(), o))
+        .collect();
+    for key in &keys {
+        let Some(order) = orders.get_mut(key) else {
+            t.skipped += 1;
+            tracing::warn!(order = %key, "event for an order the store does not have, skipped");
+            continue;
+        };
+        if order.status != Status::OnHold {
+            t.skipped += 1;
+            continue;
+        }
+        let outcome = match b.wms.reserve(key, &order.items).await? {
+            Reservation::Reserved | Reservation::AlreadyReserved => Outcome::fulfilled(),
+            Reservation::Insufficient { hub_id, sku_id } => {
+                tracing::debug!(order = %key, %hub_id, %sku_id, "insufficient inventory");
+                Outcome::insufficient()
+            }
+        };
+        b.store.set_outcome(key, &outcome).await?;
+        if outcome.status == Status::NewOrder {
+            t.new_order += 1;
+        } else {
+            t.on_hold += 1;
+        }
+        order.status = outcome.status;
+        order.reason = outcome.reason;
+    }
+    match consumer.commit(batch).await {
+        Ok(()) => Ok(t),
+        Err(BusError::Rebalanced(p)) => Err(Failure::Rebalanced(p)),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,391 @@
+//! Ingest: the queue consumer. For each bulk-order message: re-check the path and the
+//! checksum, parse the file, validate each distinct (hub, sku) once at the warehouse,
+//! store the valid orders `on_hold`, publish one event per stored order, record the
+//! job, and only then acknowledge. Anything that may succeed later leaves the message
+//! for redelivery; redelivery creates nothing twice.
+
+use super::files::{HashingReader, StorageRoot};
+use super::{AppError, Backends, Shutdown, retry};
+use crate::domain::{
+    BulkOrderRequest, HubId, Job, JobCounts, JobState, OrderEvent, ParsedFile, SellerId, SkuId,
+    parse_orders_until, timestamp,
+};
+use crate::ports::{Event, Inserted, JobReport, QueueMessage, Validation, WmsError};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How `ingest` runs.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestOptions {
+    /// Exit once nothing is visible or in flight.
+    pub drain: bool,
+    /// Long-poll wait of one receive.
+    pub wait: Duration,
+    /// How long a taken message stays invisible; extended while its file is worked on.
+    pub visibility: Duration,
+    /// Tries of a warehouse call before the message is left for redelivery.
+    pub wms_attempts: u32,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            drain: false,
+            wait: Duration::from_secs(20),
+            visibility: Duration::from_secs(30),
+            wms_attempts: 5,
+        }
+    }
+}
+
+/// Counts since the start of one `ingest` run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestTotals {
+    pub messages: u64,
+    pub jobs_done: u64,
+    pub jobs_failed: u64,
+    /// Messages left for redelivery (a backend failed, shutdown, or not a request).
+    pub left_for_redelivery: u64,
+    pub rows: u64,
+    pub orders_accepted: u64,
+    pub orders_rejected: u64,
+    pub orders_duplicate: u64,
+}
+
+/// What became of one message.
+#[derive(Debug)]
+enum Handled {
+    /// The job is recorded (done or failed for good): acknowledge.
+    Recorded(JobReport),
+    /// Leave the message; it comes back after its visibility timeout.
+    Leave(String),
+    /// Shutdown came first: make it visible again now.
+    Interrupted,
+}
+
+/// Runs the consumer until shutdown (or, with `drain`, until the queue is empty).
+///
+/// # Errors
+/// Only when the queue itself keeps failing at start; per-message failures are logged
+/// and left for redelivery.
+pub async fn run(
+    b: &Backends,
+    root: &StorageRoot,
+    opts: IngestOptions,
+    mut shutdown: Shutdown,
+) -> Result<IngestTotals, AppError> {
+    let mut totals = IngestTotals::default();
+    let mut idle_backoff = Duration::from_millis(200);
+    loop {
+        if shutdown.is_set() {
+            break;
+        }
+        let received = tokio::select! {
+            () = shutdown.wait() => break,
+            r = b.queue.receive(opts.wait) => r,
+        };
+        let msg = match received {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                if opts.drain {
+                    let d = b.queue.depth().await?;
+                    if d.visible == 0 && d.in_flight == 0 {
+                        break;
+                    }
+                    tracing::debug!(
+                        in_flight = d.in_flight,
+                        "draining: waiting for in-flight messages"
+                    );
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("receive failed: {e}; retrying in {idle_backoff:?}");
+                if shutdown.sleep(idle_backoff).await {
+                    break;
+                }
+                idle_backoff = (idle_backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        idle_backoff = Duration::from_millis(200);
+        totals.messages += 1;
+        let keeper = keep_invisible(b, &msg, opts.visibility);
+        let handled = handle(b, root, &msg, opts, shutdown.clone()).await;
+        keeper.abort();
+        match handled {
+            Handled::Recorded(report) => {
+                if let Err(e) = b.queue.ack(&msg).await {
+                    tracing::warn!(job = %report.job_id, "acknowledge failed ({e}); the message will be redelivered and change nothing");
+                }
+                totals.rows += report.counts.rows;
+                totals.orders_accepted += report.counts.orders_accepted;
+                totals.orders_rejected += report.counts.orders_rejected;
+                totals.orders_duplicate += report.counts.orders_duplicate;
+                if report.state == JobState::Done {
+                    totals.jobs_done += 1;
+                    tracing::info!(
+                        job = %report.job_id,
+                        rows = report.counts.rows,
+                        accepted = report.counts.orders_accepted,
+                        rejected = report.counts.orders_rejected,
+                        duplicate = report.counts.orders_duplicate,
+                        warnings = report.counts.warnings,
+                        "job done"
+                    );
+                } else {
+                    totals.jobs_failed += 1;
+                    tracing::warn!(job = %report.job_id, error = report.error.as_deref().unwrap_or(""), "job failed");
+                }
+            }
+            Handled::Leave(why) => {
+                totals.left_for_redelivery += 1;
+                tracing::warn!(message = %msg.id, receives = msg.receive_count, "left for redelivery: {why}");
+            }
+            Handled::Interrupted => {
+                totals.left_for_redelivery += 1;
+                let _ = b.queue.release(&msg).await;
+                tracing::info!(message = %msg.id, "shutdown: message released for redelivery");
+                break;
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// Extends the message's visibility while its file is worked on.
+fn keep_invisible(
+    b: &Backends,
+    msg: &QueueMessage,
+    visibility: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let (queue, msg) = (Arc::clone(&b.queue), msg.clone());
+    tokio::spawn(async move {
+        let every = (visibility / 3).max(Duration::from_millis(200));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = queue.extend(&msg, visibility).await {
+                tracing::warn!(message = %msg.id, "cannot extend visibility: {e}");
+            }
+        }
+    })
+}
+
+fn failed(job_id: &str, why: String) -> Handled {
+    Handled::Recorded(JobReport {
+        job_id: job_id.to_owned(),
+        state: JobState::Failed,
+        error: Some(why),
+        counts: JobCounts::default(),
+        rejects: Vec::new(),
+    })
+}
+
+async fn handle(
+    b: &Backends,
+    root: &StorageRoot,
+    msg: &QueueMessage,
+    opts: IngestOptions,
+    mut shutdown: Shutdown,
+) -> Handled {
+    let req = match BulkOrderRequest::from_json(msg.body.as_bytes()) {
+        Ok(r) => r,
+        Err(e) => {
+            return Handled::Leave(format!(
+                "{e}; it goes to the dead-letter queue after its last receive"
+            ));
+        }
+    };
+    // A message without a job id (sent by another program) gets one from its own id,
+    // so its redeliveries are the same job.
+    let job_id = req
+        .job_id
+        .clone()
+        .unwrap_or_else(|| format!("msg-{}", msg.id));
+    let seller = match req.seller() {
+        Ok(s) => s,
+        Err(e) => return Handled::Leave(e.to_string()),
+    };
+    let now = timestamp::now();
+    let job = Job {
+        job_id: job_id.clone(),
+        seller_id: seller.to_string(),
+        file_path: req.file_path.clone(),
+        sha256: req.sha256.clone(),
+        state: JobState::Processing,
+        error: None,
+        counts: JobCounts::default(),
+        created_at: now.clone(),
+        updated_at: now,
+        rejects: Vec::new(),
+    };
+    if let Err(e) = b.store.open_job(&job).await {
+        return Handled::Leave(e.to_string());
+    }
+    let report = match process(b, root, &req, &job_id, &seller, opts, &mut shutdown).await {
+        Ok(h) => h,
+        Err(e) => return Handled::Leave(e.to_string()),
+    };
+    match report {
+        Handled::Recorded(r) if r.state == JobState::Failed => match b.store.finish_job(&r).await {
+            Ok(()) => Handled::Recorded(r),
+            Err(e) => Handled::Leave(e.to_string()),
+        },
+        other => other,
+    }
+}
+
+/// Reads and hashes the file in one pass; `None` when shutdown came first.
+fn read_file(
+    path: PathBuf,
+    seller: SellerId,
+    stop: Arc<AtomicBool>,
+) -> Result<Option<(ParsedFile, String)>, String> {
+    let f = File::open(&path).map_err(|e| format!("cannot open the file: {e}"))?;
+    let mut r = HashingReader::new(BufReader::with_capacity(1 << 16, f));
+    let parsed = parse_orders_until(&mut r, &seller, &|| stop.load(Ordering::Relaxed))
+        .map_err(|e| e.to_string())?;
+    let Some(parsed) = parsed else {
+        return Ok(None);
+    };
+    let (sha, _) = r
+        .finish()
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    Ok(Some((parsed, sha)))
+}
+
+async fn process(
+    b: &Backends,
+    root: &StorageRoot,
+    req: &BulkOrderRequest,
+    job_id: &str,
+    seller: &SellerId,
+    opts: IngestOptions,
+    shutdown: &mut Shutdown,
+) -> Result<Handled, AppError> {
+    let path = match root.resolve(&req.file_path) {
+        Ok(p) => p,
+        Err(e) => return Ok(failed(job_id, e.to_string())),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (stop, mut sd) = (Arc::clone(&stop), shutdown.clone());
+        tokio::spawn(async move {
+            sd.wait().await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let seller2 = seller.clone();
+    let read = tokio::task::spawn_blocking(move || read_file(path, seller2, stop)).await;
+    watcher.abort();
+    let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string()))? {
+        Ok(Some(v)) => v,
+        Ok(None) => return Ok(Handled::Interrupted),
+        Err(why) => return Ok(failed(job_id, why)),
+    };
+    if let Some(want) = &req.sha256 {
+        if !want.eq_ignore_ascii_case(&sha) {
+            return Ok(failed(
+                job_id,
+                format!(
+                    "the file changed since it was submitted (sha256 {sha}, submitted {want}); submit it again"
+                ),
+            ));
+        }
+    }
+
+    // Each distinct (hub, sku) once.
+    let mut verdicts: HashMap<(HubId, SkuId), Validation> = HashMap::new();
+    for (hub, sku) in parsed.distinct_pairs() {
+        if shutdown.is_set() {
+            return Ok(Handled::Interrupted);
+        }
+        let v = retry(
+            opts.wms_attempts,
+            shutdown,
+            |e: &WmsError| matches!(e, WmsError::Unavailable(_)),
+            || b.wms.validate(&hub, &sku),
+        )
+        .await?;
+        verdicts.insert((hub, sku), v);
+    }
+    parsed.reject_unknown(|h, s| match verdicts.get(&(h.clone(), s.clone())) {
+        Some(Validation::Unknown(why)) => Some(why.clone()),
+        _ => None,
+    });
+    if shutdown.is_set() {
+        return Ok(Handled::Interrupted);
+    }
+
+    let orders: Vec<_> = parsed.candidates.iter().map(|c| c.order.clone()).collect();
+    b.uow.begin().await?;
+    let stored = store_and_publish(b, job_id, &orders, &parsed).await;
+    match stored {
+        Ok(report) => {
+            b.uow.commit().await?;
+            Ok(Handled::Recorded(report))
+        }
+        Err(e) => {
+            b.uow.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn store_and_publish(
+    b: &Backends,
+    job_id: &str,
+    orders: &[crate::domain::NewOrder],
+    parsed: &ParsedFile,
+) -> Result<JobReport, AppError> {
+    let mut counts = JobCounts {
+        rows: parsed.rows,
+        orders_rejected: parsed.orders_rejected,
+        warnings: parsed.warnings,
+        ..JobCounts::default()
+    };
+    let mut events = Vec::new();
+    for chunk in orders.chunks(5000) {
+        let results = b.store.insert_orders(job_id, chunk).await?;
+        for (order, r) in chunk.iter().zip(results) {
+            let publish = match r {
+                Inserted::Created => true,
+                // Stored by an earlier delivery of this same job, maybe before its
+                // events were published: publish again (fulfil is idempotent).
+                Inserted::Existing {
+                    job_id: ref j,
+                    status,
+                    ..
+                } if j == job_id => status == crate::domain::Status::OnHold,
+                Inserted::Existing { .. } => {
+                    counts.orders_duplicate += 1;
+                    continue;
+                }
+            };
+            counts.orders_accepted += 1;
+            if publish {
+                let ev = OrderEvent::created(order, job_id);
+                events.push(Event {
+                    key: ev.key(),
+                    payload: serde_json::to_string(&ev).expect("an event always serialises"),
+                });
+            }
+        }
+        b.bus.publish(&events).await?;
+        events.clear();
+    }
+    let report = JobReport {
+        job_id: job_id.to_owned(),
+        state: JobState::Done,
+        error: None,
+        counts,
+        rejects: parsed.rejects.clone(),
+    };
+    b.store.finish_job(&report).await?;
+    Ok(report)
+}

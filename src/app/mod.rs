@@ -1,0 +1,155 @@
+//! Use cases over the ports: submit, ingest, fulfil, and the read-only queries. They
+//! know the ports, the domain and the file system, never clap or a backend's driver.
+
+pub mod files;
+pub mod fulfil;
+pub mod ingest;
+pub mod submit;
+
+use crate::ports::{
+    BusError, EventBus, JobQueue, OrderStore, QueueError, StoreError, TxError, UnitOfWork,
+    Warehouse, WmsError,
+};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The adapters serving each port, chosen by the configuration.
+#[derive(Clone)]
+pub struct Backends {
+    pub queue: Arc<dyn JobQueue>,
+    pub bus: Arc<dyn EventBus>,
+    pub store: Arc<dyn OrderStore>,
+    pub wms: Arc<dyn Warehouse>,
+    /// Commits the bus, store and warehouse writes of one step together where they
+    /// share a database; [`crate::ports::NoTransaction`] elsewhere.
+    pub uow: Arc<dyn UnitOfWork>,
+}
+
+/// What went wrong in a use case, by what the operator should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input (file, path, request, argument) is wrong: fix it and try again.
+    #[error("{0}")]
+    BadInput(String),
+    /// A backend cannot be reached now: try again later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A backend refused or failed in another way.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<QueueError> for AppError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::Unavailable(_) => AppError::Unavailable(e.to_string()),
+            _ => AppError::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<BusError> for AppError {
+    fn from(e: BusError) -> Self {
+        match e {
+            BusError::Unavailable(_) => AppError::Unavailable(e.to_string()),
+            _ => AppError::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => AppError::Unavailable(e.to_string()),
+            StoreError::Other(_) => AppError::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<WmsError> for AppError {
+    fn from(e: WmsError) -> Self {
+        match e {
+            WmsError::Unavailable(_) => AppError::Unavailable(e.to_string()),
+            WmsError::Protocol(_) => AppError::Failed(e.to_string()),
+        }
+    }
+}
+
+impl From<TxError> for AppError {
+    fn from(e: TxError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+/// A shutdown signal that long-running loops watch.
+#[derive(Debug, Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+/// The sending side of [`Shutdown`].
+#[derive(Debug)]
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl Shutdown {
+    pub fn new() -> (ShutdownTrigger, Shutdown) {
+        let (tx, rx) = watch::channel(false);
+        (ShutdownTrigger(tx), Shutdown(rx))
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once shutdown is asked for (or its trigger is gone).
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|v| *v).await;
+    }
+
+    /// Sleeps for `d`, or less when shutdown comes first; true when it did.
+    pub async fn sleep(&mut self, d: Duration) -> bool {
+        tokio::select! {
+            () = self.wait() => true,
+            () = tokio::time::sleep(d) => self.is_set(),
+        }
+    }
+}
+
+/// Retries `op` while it fails with an error that `transient` accepts, with doubling
+/// backoff from 100 ms, up to `attempts` tries in all; stops early on shutdown.
+///
+/// # Errors
+/// The last error of `op`.
+pub async fn retry<T, E, F, Fut>(
+    attempts: u32,
+    shutdown: &mut Shutdown,
+    transient: impl Fn(&E) -> bool,
+    mut op: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if tried < attempts && transient(&e) && !shutdown.is_set() => {
+                tracing::debug!("transient failure, retrying in {delay:?}");
+                if shutdown.sleep(delay).await {
+                    return Err(e);
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

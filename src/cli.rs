@@ -1,0 +1,254 @@
+//! The command line: clap derive only. Parsing happens here; `main` turns these into
+//! configuration and use-case calls.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0  success
+  1  internal error
+  2  usage error (bad flags or arguments)
+  3  bad input (file, path, header, request): fix it and run again
+  4  a backend is unavailable (queue, bus, store, warehouse): run again later
+  5  partial failure (some of the work was not done; see the messages)"
+    };
+}
+
+/// Exit codes, documented in `--help` and the README.
+pub const EXIT_CODES: &str = exit_codes!();
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oms",
+    version,
+    about = "Order management for bulk order files: submit, ingest, fulfil, query",
+    long_about = "Order management for bulk order files.\n\n\
+        Sellers hand in CSV files (order_id,sku_id,quantity,seller_id,hub_id). `oms submit` checks \
+        a file and queues it; `oms ingest` validates and stores its orders (on_hold) and publishes \
+        them; `oms fulfil` reserves inventory and moves each order to new_order. With no \
+        configuration everything runs on an embedded database in ./.oms.",
+    after_help = concat!(
+        "Example (the whole flow on one machine):\n",
+        "  oms inventory load storage/inventory.csv\n",
+        "  oms submit storage/orders.csv --seller 1\n",
+        "  oms ingest --drain && oms fulfil --drain\n",
+        "  oms orders ls --status on_hold\n\n",
+        "Configuration: defaults < oms.toml (--config / OMS_CONFIG) < OMS_* environment < flags.\n\n",
+        exit_codes!()
+    ),
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./oms.toml when it exists]
+    #[arg(long, global = true, env = "OMS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded database [default: ./.oms]
+    #[arg(long, global = true, env = "OMS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Directory every submitted file must be inside [default: ./storage]
+    #[arg(long, global = true, env = "OMS_STORAGE_ROOT", value_name = "DIR")]
+    pub storage_root: Option<PathBuf>,
+    /// Log format of the messages on stderr
+    #[arg(long, global = true, env = "OMS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log detail (-v debug, -vv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArg {
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check an order file and queue it for ingest; prints the job id
+    #[command(after_help = "Example:\n  oms submit storage/orders.csv --seller 1")]
+    Submit(SubmitArgs),
+    /// Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C
+    #[command(
+        after_help = "Examples:\n  oms ingest            # in a tmux pane, until Ctrl-C\n  oms ingest --drain    # process what is queued, then exit"
+    )]
+    Ingest(IngestArgs),
+    /// Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C
+    #[command(
+        after_help = "Examples:\n  oms fulfil            # in a tmux pane, until Ctrl-C\n  oms fulfil --drain    # process every published event, then exit"
+    )]
+    Fulfil(FulfilArgs),
+    /// Query stored orders
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+    /// Query bulk-order jobs
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// The embedded warehouse's stock
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+    /// The bulkorder HTTP API (not available yet)
+    #[command(after_help = "Example:\n  oms serve --bind 127.0.0.1:8081")]
+    Serve(ServeArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  oms completions bash > ~/.local/share/bash-completion/completions/oms"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The order file (inside the storage root)
+    pub file: String,
+    /// The submitting seller; rows of other sellers are rejected
+    #[arg(long, short = 's', env = "OMS_SELLER")]
+    pub seller: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Process everything queued (waiting for in-flight messages), then exit
+    #[arg(long)]
+    pub drain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FulfilArgs {
+    /// Process every published event (until the group's offsets reach the end), then exit
+    #[arg(long)]
+    pub drain: bool,
+    /// Consumer group [default: oms-fulfil]
+    #[arg(long, env = "OMS_KAFKA_GROUP")]
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrdersCommand {
+    /// List orders (oldest first)
+    #[command(
+        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json"
+    )]
+    Ls(OrdersLsArgs),
+    /// One order with its items and status history
+    #[command(after_help = "Example:\n  oms orders show 1011 --seller 1")]
+    Show(OrdersShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersLsArgs {
+    /// on_hold or new_order
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub seller: Option<String>,
+    /// Orders with at least one item from this hub
+    #[arg(long)]
+    pub hub: Option<String>,
+    /// Orders stored by this job
+    #[arg(long)]
+    pub job: Option<String>,
+    /// Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersShowArgs {
+    pub order_id: String,
+    /// Needed when several sellers have an order with this id
+    #[arg(long)]
+    pub seller: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first
+    #[command(after_help = "Example:\n  oms jobs ls --limit 10")]
+    Ls(JobsLsArgs),
+    /// One job: file, seller, state, counts and every reject with its row
+    #[command(after_help = "Example:\n  oms jobs show 6f1c...")]
+    Show(JobsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobsLsArgs {
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct JobsShowArgs {
+    pub job_id: String,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Set stock from a CSV file with columns hub_id,sku_id,quantity
+    #[command(after_help = "Example:\n  oms inventory load storage/inventory.csv")]
+    Load(InventoryLoadArgs),
+    /// List stock
+    #[command(after_help = "Example:\n  oms inventory ls --output json")]
+    Ls(InventoryLsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryLoadArgs {
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryLsArgs {
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub bind: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,380 @@
+//! The four ports oms talks through: the job queue, the event bus, the order store and
+//! the warehouse (WMS), plus the optional unit of work that lets adapters sharing one
+//! database commit several ports' changes at once. Each port has one error enum;
+//! adapters map their driver errors into it and never leak driver types.
+
+use crate::domain::{
+    HubId, Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject,
+    SellerId, SkuId, Status,
+};
+use async_trait::async_trait;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------
+// Job queue
+// ---------------------------------------------------------------------------------------
+
+/// Errors of the job queue.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// The queue cannot be reached now; the caller retries later.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    /// The receipt no longer holds the message (its visibility ran out and another
+    /// worker took it, or it was deleted).
+    #[error("the message is no longer held by this worker")]
+    LostReceipt,
+    /// Anything else the queue said no to.
+    #[error("queue error: {0}")]
+    Other(String),
+}
+
+/// A message taken from the queue, invisible to others until acknowledged or its
+/// visibility timeout runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// Stable id of the message (the same on every delivery).
+    pub id: String,
+    /// Handle of this delivery, for `ack`, `extend` and `release`.
+    pub receipt: String,
+    pub body: String,
+    /// How many times the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// How many messages are where, as far as the queue knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub dead: u64,
+}
+
+/// A queue of bulk-order jobs with at-least-once delivery.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues `body`; returns the message id.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn send(&self, body: &str) -> Result<String, QueueError>;
+
+    /// Waits up to `wait` for a message. A message received more than the queue's
+    /// maximum number of times goes to the dead-letter queue instead of being returned.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn receive(&self, wait: Duration) -> Result<Option<QueueMessage>, QueueError>;
+
+    /// Keeps the message invisible for `by` from now.
+    ///
+    /// # Errors
+    /// [`QueueError::LostReceipt`], [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn extend(&self, msg: &QueueMessage, by: Duration) -> Result<(), QueueError>;
+
+    /// Deletes the message: its work is done.
+    ///
+    /// # Errors
+    /// [`QueueError::LostReceipt`], [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn ack(&self, msg: &QueueMessage) -> Result<(), QueueError>;
+
+    /// Makes the message visible again now (its work was not done).
+    ///
+    /// # Errors
+    /// [`QueueError::LostReceipt`], [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn release(&self, msg: &QueueMessage) -> Result<(), QueueError>;
+
+    /// Counts of visible, in-flight and dead-lettered messages.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn depth(&self) -> Result<QueueDepth, QueueError>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Event bus
+// ---------------------------------------------------------------------------------------
+
+/// Errors of the event bus.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The broker cannot be reached now.
+    #[error("event bus unavailable: {0}")]
+    Unavailable(String),
+    /// This consumer no longer owns the partition it tried to commit (a rebalance gave
+    /// it to another member); the uncommitted events will be delivered to that member.
+    #[error("partition {0} was reassigned to another consumer")]
+    Rebalanced(i32),
+    #[error("event bus error: {0}")]
+    Other(String),
+}
+
+/// An event to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Events with the same key are delivered in the order published.
+    pub key: String,
+    pub payload: String,
+}
+
+/// An event as delivered to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: String,
+    pub payload: String,
+}
+
+/// An append-only, partitioned log of events.
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Appends `events`; all or none (as far as the broker allows).
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`], [`BusError::Other`].
+    async fn publish(&self, events: &[Event]) -> Result<(), BusError>;
+
+    /// Joins consumer group `group`.
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`], [`BusError::Other`].
+    async fn subscribe(&self, group: &str) -> Result<Box<dyn Consumer>, BusError>;
+
+    /// Events of the log not yet committed by `group`, over all partitions.
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`], [`BusError::Other`].
+    async fn lag(&self, group: &str) -> Result<u64, BusError>;
+}
+
+/// One member of a consumer group.
+#[async_trait]
+pub trait Consumer: Send {
+    /// Up to `max` events from the partitions this member owns, waiting up to `wait`.
+    /// Events after the last committed offset are delivered again after a restart or
+    /// a rebalance.
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`], [`BusError::Other`].
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivered>, BusError>;
+
+    /// Commits: every event up to and including each of `events` is done. Only pass
+    /// events whose work is finished, and, per partition, only a prefix.
+    ///
+    /// # Errors
+    /// [`BusError::Rebalanced`], [`BusError::Unavailable`], [`BusError::Other`].
+    async fn commit(&mut self, events: &[Delivered]) -> Result<(), BusError>;
+
+    /// Leaves the group so others take the partitions at once.
+    async fn close(&mut self);
+}
+
+// ---------------------------------------------------------------------------------------
+// Order store
+// ---------------------------------------------------------------------------------------
+
+/// Errors of the order store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("order store unavailable: {0}")]
+    Unavailable(String),
+    #[error("order store error: {0}")]
+    Other(String),
+}
+
+/// What happened to each order handed to [`OrderStore::insert_orders`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now, `on_hold`.
+    Created,
+    /// The seller already had an order with that id; nothing was changed.
+    Existing {
+        job_id: String,
+        status: Status,
+        reason: Option<String>,
+    },
+}
+
+/// Filters of `orders ls` (all optional; `limit` caps the result).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub status: Option<Status>,
+    pub seller: Option<SellerId>,
+    pub hub: Option<HubId>,
+    pub job: Option<String>,
+    pub order_id: Option<crate::domain::OrderId>,
+    /// RFC 3339 UTC; orders created at or after it.
+    pub since: Option<String>,
+    pub limit: usize,
+}
+
+/// A job's end, recorded by ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub job_id: String,
+    pub state: JobState,
+    pub error: Option<String>,
+    pub counts: JobCounts,
+    pub rejects: Vec<Reject>,
+}
+
+/// Orders, their status history, and jobs.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Records a job if it is not known yet (state queued or processing); a known job is
+    /// left as it is. Returns the job as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn open_job(&self, job: &Job) -> Result<Job, StoreError>;
+
+    /// Sets a job's state, counts and rejects (rejects replace earlier ones).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn finish_job(&self, report: &JobReport) -> Result<(), StoreError>;
+
+    /// Stores each order `on_hold` unless the seller already has one with its id.
+    /// The result has one entry per order, in the same order.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn insert_orders(
+        &self,
+        job_id: &str,
+        orders: &[NewOrder],
+    ) -> Result<Vec<Inserted>, StoreError>;
+
+    /// The orders with these keys that exist (any order of results).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn get_orders(&self, keys: &[OrderKey]) -> Result<Vec<Order>, StoreError>;
+
+    /// One order with its status history.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn get_order(&self, key: &OrderKey) -> Result<Option<Order>, StoreError>;
+
+    /// Applies `outcome` to the order if it is still `on_hold` (a conditional update);
+    /// returns whether anything changed. Setting the status and reason it already has
+    /// changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn set_outcome(&self, key: &OrderKey, outcome: &Outcome) -> Result<bool, StoreError>;
+
+    /// Orders matching `filter`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError>;
+
+    /// One job with its rejects.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError>;
+
+    /// The newest `limit` jobs (without their rejects), newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Warehouse
+// ---------------------------------------------------------------------------------------
+
+/// Errors of the warehouse. None of them means "valid" or "reserved".
+#[derive(Debug, thiserror::Error)]
+pub enum WmsError {
+    /// Not reachable, timed out, or a 5xx: retried by the caller, the work stays
+    /// unacknowledged.
+    #[error("warehouse unavailable: {0}")]
+    Unavailable(String),
+    /// The warehouse answered something outside its contract.
+    #[error("warehouse protocol error: {0}")]
+    Protocol(String),
+}
+
+/// The warehouse's word on a (hub, sku) pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validation {
+    Known,
+    /// The hub or the SKU does not exist; the text says which, for the seller.
+    Unknown(String),
+}
+
+/// The warehouse's word on reserving all items of one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Every item deducted now.
+    Reserved,
+    /// This (seller, order) was reserved before; nothing deducted now.
+    AlreadyReserved,
+    /// Some item has not enough stock (or none at all); nothing deducted.
+    Insufficient { hub_id: HubId, sku_id: SkuId },
+}
+
+/// The warehouse: knows hubs and SKUs and holds the stock.
+#[async_trait]
+pub trait Warehouse: Send + Sync {
+    /// Whether the hub and the SKU exist.
+    ///
+    /// # Errors
+    /// [`WmsError::Unavailable`], [`WmsError::Protocol`].
+    async fn validate(&self, hub: &HubId, sku: &SkuId) -> Result<Validation, WmsError>;
+
+    /// Deducts every item of order `key`, all or nothing; idempotent by `key` where the
+    /// warehouse supports it.
+    ///
+    /// # Errors
+    /// [`WmsError::Unavailable`], [`WmsError::Protocol`].
+    async fn reserve(&self, key: &OrderKey, items: &[OrderItem]) -> Result<Reservation, WmsError>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Unit of work
+// ---------------------------------------------------------------------------------------
+
+/// Errors of a unit of work.
+#[derive(Debug, thiserror::Error)]
+#[error("transaction failed: {0}")]
+pub struct TxError(pub String);
+
+/// Groups the writes of several ports into one atomic commit where the adapters share
+/// one database (the embedded default); a no-op elsewhere.
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    /// Starts a transaction that the following port calls join.
+    ///
+    /// # Errors
+    /// [`TxError`] when the database cannot start one.
+    async fn begin(&self) -> Result<(), TxError>;
+    /// Makes the writes since `begin` durable, all together.
+    ///
+    /// # Errors
+    /// [`TxError`] when the commit fails (then nothing since `begin` happened).
+    async fn commit(&self) -> Result<(), TxError>;
+    /// Drops the writes since `begin`.
+    async fn rollback(&self);
+}
+
+/// A unit of work for backends that cannot share a transaction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTransaction;
+
+#[async_trait]
+impl UnitOfWork for NoTransaction {
+    async fn begin(&self) -> Result<(), TxError> {
+        Ok(())
+    }
+    async fn commit(&self) -> Result<(), TxError> {
+        Ok(())
+    }
+    async fn rollback(&self) {}
+}
