@@ -104,13 +104,22 @@ pub enum Command {
     )]
     Fulfil(FulfilArgs),
     /// Query stored orders
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders show 1011 --seller 1"
+    )]
     Orders(OrdersCommand),
     /// Query bulk-order jobs
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  oms jobs ls --limit 10\n  oms jobs show 6f1c..."
+    )]
     Jobs(JobsCommand),
     /// The embedded warehouse's stock
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  oms inventory load storage/inventory.csv\n  oms inventory ls --output json"
+    )]
     Inventory(InventoryCommand),
     /// The bulkorder HTTP API (not available yet)
     #[command(after_help = "Example:\n  oms serve --bind 127.0.0.1:8081")]

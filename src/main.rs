@@ -184,11 +184,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 duplicate = t.orders_duplicate,
                 "ingest stopped"
             );
-            Ok(if a.drain && t.left_for_redelivery > 0 {
-                EXIT_PARTIAL
-            } else {
-                0
-            })
+            Ok(
+                if a.drain && (t.left_for_redelivery > 0 || t.jobs_failed > 0) {
+                    EXIT_PARTIAL
+                } else {
+                    0
+                },
+            )
         }
         Command::Fulfil(a) => {
             let opts = app::fulfil::FulfilOptions {

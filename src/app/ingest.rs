@@ -224,8 +224,21 @@ async fn handle(
         updated_at: now,
         rejects: Vec::new(),
     };
-    if let Err(e) = b.store.open_job(&job).await {
-        return Handled::Leave(e.to_string());
+    let opened = match b.store.open_job(&job).await {
+        Ok(j) => j,
+        Err(e) => return Handled::Leave(e.to_string()),
+    };
+    if opened.state != JobState::Processing {
+        let mark = JobReport {
+            job_id: job_id.clone(),
+            state: JobState::Processing,
+            error: None,
+            counts: JobCounts::default(),
+            rejects: Vec::new(),
+        };
+        if let Err(e) = b.store.finish_job(&mark).await {
+            return Handled::Leave(e.to_string());
+        }
     }
     let report = match process(b, root, &req, &job_id, &seller, opts, &mut shutdown).await {
         Ok(h) => h,

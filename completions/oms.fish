@@ -1,0 +1,218 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_oms_global_optspecs
+    string join \n config= data-dir= storage-root= log-format= v/verbose q/quiet h/help V/version
+end
+
+function __fish_oms_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_oms_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_oms_using_subcommand
+    set -l cmd (__fish_oms_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c oms -n "__fish_oms_needs_command" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_needs_command" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_needs_command" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_needs_command" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_needs_command" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_needs_command" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oms -n "__fish_oms_needs_command" -s V -l version -d 'Print version'
+complete -c oms -n "__fish_oms_needs_command" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_needs_command" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_needs_command" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_needs_command" -f -a "orders" -d 'Query stored orders'
+complete -c oms -n "__fish_oms_needs_command" -f -a "jobs" -d 'Query bulk-order jobs'
+complete -c oms -n "__fish_oms_needs_command" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_needs_command" -f -a "serve" -d 'The bulkorder HTTP API (not available yet)'
+complete -c oms -n "__fish_oms_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c oms -n "__fish_oms_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand submit" -s s -l seller -d 'The submitting seller; rows of other sellers are rejected' -r
+complete -c oms -n "__fish_oms_using_subcommand submit" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand submit" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand submit" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand submit" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand submit" -l json -d 'Print the result as JSON'
+complete -c oms -n "__fish_oms_using_subcommand submit" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand submit" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand submit" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand ingest" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand ingest" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand ingest" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand ingest" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand ingest" -l drain -d 'Process everything queued (waiting for in-flight messages), then exit'
+complete -c oms -n "__fish_oms_using_subcommand ingest" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand ingest" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand ingest" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l group -d 'Consumer group [default: oms-fulfil]' -r
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l drain -d 'Process every published event (until the group\'s offsets reach the end), then exit'
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -f -a "ls" -d 'List orders (oldest first)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -f -a "show" -d 'One order with its items and status history'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l status -d 'on_hold or new_order' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l seller -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l hub -d 'Orders with at least one item from this hub' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l job -d 'Orders stored by this job' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l limit -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l seller -d 'Needed when several sellers have an order with this id' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List orders (oldest first)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "show" -d 'One order with its items and status history'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -f -a "ls" -d 'List jobs, newest first'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l limit -r
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List jobs, newest first'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -f -a "ls" -d 'List stock'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List stock'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand serve" -l bind -d 'Address to listen on' -r
+complete -c oms -n "__fish_oms_using_subcommand serve" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand serve" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand serve" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand serve" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand serve" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand serve" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand completions" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand completions" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand completions" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand completions" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand completions" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand completions" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "orders" -d 'Query stored orders'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "jobs" -d 'Query bulk-order jobs'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "serve" -d 'The bulkorder HTTP API (not available yet)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "ls" -d 'List orders (oldest first)'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "show" -d 'One order with its items and status history'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "ls" -d 'List jobs, newest first'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from inventory" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from inventory" -f -a "ls" -d 'List stock'
