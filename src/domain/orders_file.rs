@@ -168,6 +168,7 @@ impl ParsedFile {
                 self.rejects.extend(reasons);
             }
         }
+        self.rejects.sort_by_key(|r| r.row);
     }
 }
 
