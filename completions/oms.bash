@@ -43,6 +43,9 @@ _oms() {
             oms,submit)
                 cmd="oms__subcmd__submit"
                 ;;
+            oms,wms)
+                cmd="oms__subcmd__wms"
+                ;;
             oms__subcmd__help,completions)
                 cmd="oms__subcmd__help__subcmd__completions"
                 ;;
@@ -70,6 +73,9 @@ _oms() {
             oms__subcmd__help,submit)
                 cmd="oms__subcmd__help__subcmd__submit"
                 ;;
+            oms__subcmd__help,wms)
+                cmd="oms__subcmd__help__subcmd__wms"
+                ;;
             oms__subcmd__help__subcmd__inventory,load)
                 cmd="oms__subcmd__help__subcmd__inventory__subcmd__load"
                 ;;
@@ -87,6 +93,9 @@ _oms() {
                 ;;
             oms__subcmd__help__subcmd__orders,show)
                 cmd="oms__subcmd__help__subcmd__orders__subcmd__show"
+                ;;
+            oms__subcmd__help__subcmd__wms,serve)
+                cmd="oms__subcmd__help__subcmd__wms__subcmd__serve"
                 ;;
             oms__subcmd__inventory,help)
                 cmd="oms__subcmd__inventory__subcmd__help"
@@ -142,6 +151,18 @@ _oms() {
             oms__subcmd__orders__subcmd__help,show)
                 cmd="oms__subcmd__orders__subcmd__help__subcmd__show"
                 ;;
+            oms__subcmd__wms,help)
+                cmd="oms__subcmd__wms__subcmd__help"
+                ;;
+            oms__subcmd__wms,serve)
+                cmd="oms__subcmd__wms__subcmd__serve"
+                ;;
+            oms__subcmd__wms__subcmd__help,help)
+                cmd="oms__subcmd__wms__subcmd__help__subcmd__help"
+                ;;
+            oms__subcmd__wms__subcmd__help,serve)
+                cmd="oms__subcmd__wms__subcmd__help__subcmd__serve"
+                ;;
             *)
                 ;;
         esac
@@ -149,7 +170,7 @@ _oms() {
 
     case "${cmd}" in
         oms)
-            opts="-v -q -h -V --config --data-dir --storage-root --log-format --verbose --quiet --help --version submit ingest fulfil orders jobs inventory serve completions help"
+            opts="-v -q -h -V --config --data-dir --storage-root --log-format --verbose --quiet --help --version submit ingest fulfil orders jobs inventory wms serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,7 +264,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help)
-            opts="submit ingest fulfil orders jobs inventory serve completions help"
+            opts="submit ingest fulfil orders jobs inventory wms serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -455,6 +476,34 @@ _oms() {
         oms__subcmd__help__subcmd__submit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__wms)
+            opts="serve"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__wms__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1052,6 +1101,112 @@ _oms() {
                     return 0
                     ;;
                 -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__wms)
+            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help serve help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__wms__subcmd__help)
+            opts="serve help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__wms__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__wms__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__wms__subcmd__serve)
+            opts="-v -q -h --bind --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

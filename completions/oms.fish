@@ -39,7 +39,8 @@ complete -c oms -n "__fish_oms_needs_command" -f -a "fulfil" -d 'Consume order e
 complete -c oms -n "__fish_oms_needs_command" -f -a "orders" -d 'Query stored orders'
 complete -c oms -n "__fish_oms_needs_command" -f -a "jobs" -d 'Query bulk-order jobs'
 complete -c oms -n "__fish_oms_needs_command" -f -a "inventory" -d 'The embedded warehouse\'s stock'
-complete -c oms -n "__fish_oms_needs_command" -f -a "serve" -d 'The bulkorder HTTP API (not available yet)'
+complete -c oms -n "__fish_oms_needs_command" -f -a "wms" -d 'The reference warehouse service over HTTP'
+complete -c oms -n "__fish_oms_needs_command" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
 complete -c oms -n "__fish_oms_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oms -n "__fish_oms_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand submit" -s s -l seller -d 'The submitting seller; rows of other sellers are rejected' -r
@@ -184,6 +185,27 @@ complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subco
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List stock'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -f -a "serve" -d 'Serve the embedded inventory of the data dir as a warehouse over HTTP: the original wms-service endpoints plus an all-or-nothing, idempotent batch reserve'
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l bind -d 'Address to listen on' -r
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Serve the embedded inventory of the data dir as a warehouse over HTTP: the original wms-service endpoints plus an all-or-nothing, idempotent batch reserve'
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand serve" -l bind -d 'Address to listen on' -r
 complete -c oms -n "__fish_oms_using_subcommand serve" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand serve" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
@@ -201,18 +223,20 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand completions" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "orders" -d 'Query stored orders'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "jobs" -d 'Query bulk-order jobs'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "serve" -d 'The bulkorder HTTP API (not available yet)'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "orders" -d 'Query stored orders'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "jobs" -d 'Query bulk-order jobs'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "ls" -d 'List orders (oldest first)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "show" -d 'One order with its items and status history'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "ls" -d 'List jobs, newest first'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from inventory" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from inventory" -f -a "ls" -d 'List stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from wms" -f -a "serve" -d 'Serve the embedded inventory of the data dir as a warehouse over HTTP: the original wms-service endpoints plus an all-or-nothing, idempotent batch reserve'

@@ -121,8 +121,16 @@ pub enum Command {
         after_help = "Examples:\n  oms inventory load storage/inventory.csv\n  oms inventory ls --output json"
     )]
     Inventory(InventoryCommand),
-    /// The bulkorder HTTP API (not available yet)
-    #[command(after_help = "Example:\n  oms serve --bind 127.0.0.1:8081")]
+    /// The reference warehouse service over HTTP
+    #[command(
+        subcommand,
+        after_help = "Example:\n  oms wms serve --bind 127.0.0.1:8082"
+    )]
+    Wms(WmsCommand),
+    /// The bulkorder HTTP API and read-only order and job queries
+    #[command(
+        after_help = "Examples:\n  oms serve                                   # 127.0.0.1:8081, no token needed\n  OMS_API_TOKEN=s3cret oms serve --bind 0.0.0.0:8081\n  curl -X POST localhost:8081/api/v1/orders/bulkorder -d '{\"sellerID\":1,\"filePath\":\"storage/orders.csv\"}'\n\nA non-loopback address needs OMS_API_TOKEN; with a token every /api route needs\n`Authorization: Bearer TOKEN`. The API is described at /openapi.json."
+    )]
     Serve(ServeArgs),
     /// Print a shell completion script
     #[command(
@@ -250,10 +258,27 @@ pub struct InventoryLsArgs {
     pub output: OutputArg,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WmsCommand {
+    /// Serve the embedded inventory of the data dir as a warehouse over HTTP: the
+    /// original wms-service endpoints plus an all-or-nothing, idempotent batch reserve
+    #[command(
+        after_help = "Example:\n  oms wms serve --bind 127.0.0.1:8082\n  OMS_WMS_URL=http://127.0.0.1:8082 oms ingest"
+    )]
+    Serve(WmsServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WmsServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "OMS_WMS_BIND", default_value = "127.0.0.1:8082")]
+    pub bind: String,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1:8081")]
+    #[arg(long, env = "OMS_API_BIND", default_value = "127.0.0.1:8081")]
     pub bind: String,
 }
 

@@ -4,7 +4,12 @@
 use crate::adapters::embedded::{
     BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
 };
-use crate::app::Backends;
+use crate::adapters::kafka::{KafkaBus, KafkaSettings};
+use crate::adapters::mongo::MongoStore;
+use crate::adapters::sqs::{SqsQueue, SqsSettings};
+use crate::adapters::wms_http::HttpWarehouse;
+use crate::app::{AppError, Backends};
+use crate::ports::{EventBus, JobQueue, NoTransaction, OrderStore, UnitOfWork, Warehouse};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,89 @@ pub struct FileConfig {
     pub queue: QueueFile,
     #[serde(default)]
     pub bus: BusFile,
+    #[serde(default)]
+    pub sqs: SqsFile,
+    #[serde(default)]
+    pub kafka: KafkaFile,
+    #[serde(default)]
+    pub mongodb: MongoFile,
+    #[serde(default)]
+    pub wms: WmsFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsFile {
+    pub queue: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaFile {
+    pub brokers: Option<String>,
+    pub topic: Option<String>,
+    pub partitions: Option<i32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MongoFile {
+    pub uri: Option<String>,
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WmsFile {
+    pub url: Option<String>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// A value that must not appear in logs or errors (a connection string may hold a
+/// password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// Which adapter serves the queue.
+#[derive(Debug, Clone)]
+pub enum QueueChoice {
+    Embedded,
+    Sqs {
+        queue: String,
+        endpoint: Option<String>,
+    },
+}
+
+/// Which adapter serves the bus.
+#[derive(Debug, Clone)]
+pub enum BusChoice {
+    Embedded,
+    Kafka {
+        brokers: String,
+        topic: String,
+        partitions: i32,
+    },
+}
+
+/// Which adapter serves the store.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    Embedded,
+    Mongo { uri: Secret, database: String },
+}
+
+/// Which adapter serves the warehouse.
+#[derive(Debug, Clone)]
+pub enum WmsChoice {
+    Embedded,
+    Http { url: String, timeout: Duration },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +137,10 @@ pub struct Config {
     pub queue_wait: Duration,
     pub bus: BusSettings,
     pub group: String,
+    pub queue_backend: QueueChoice,
+    pub bus_backend: BusChoice,
+    pub store_backend: StoreChoice,
+    pub wms_backend: WmsChoice,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -57,6 +149,10 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
     pub storage_root: Option<PathBuf>,
+}
+
+fn env_str(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn env_num<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
@@ -124,34 +220,166 @@ impl Config {
             queue: q,
             queue_wait: secs(env_num("OMS_QUEUE_WAIT_SECS")?.or(file.queue.wait_secs), 20),
             bus,
-            group: file.bus.group.unwrap_or_else(|| "oms-fulfil".into()),
+            group: env_str("OMS_KAFKA_GROUP")
+                .or(file.bus.group)
+                .unwrap_or_else(|| "oms-fulfil".into()),
+            queue_backend: match env_str("OMS_SQS_QUEUE").or(file.sqs.queue) {
+                Some(queue) => QueueChoice::Sqs {
+                    queue,
+                    endpoint: env_str("OMS_SQS_ENDPOINT").or(file.sqs.endpoint),
+                },
+                None => QueueChoice::Embedded,
+            },
+            bus_backend: match env_str("OMS_KAFKA_BROKERS").or(file.kafka.brokers) {
+                Some(brokers) => BusChoice::Kafka {
+                    brokers,
+                    topic: env_str("OMS_KAFKA_TOPIC")
+                        .or(file.kafka.topic)
+                        .unwrap_or_else(|| "oms.orders".into()),
+                    partitions: env_num("OMS_KAFKA_PARTITIONS")?
+                        .or(file.kafka.partitions)
+                        .unwrap_or(3),
+                },
+                None => BusChoice::Embedded,
+            },
+            store_backend: match env_str("OMS_MONGODB_URI").or(file.mongodb.uri) {
+                Some(uri) => StoreChoice::Mongo {
+                    uri: Secret(uri),
+                    database: env_str("OMS_MONGODB_DATABASE")
+                        .or(file.mongodb.database)
+                        .unwrap_or_else(|| "oms".into()),
+                },
+                None => StoreChoice::Embedded,
+            },
+            wms_backend: match env_str("OMS_WMS_URL").or(file.wms.url) {
+                Some(url) => WmsChoice::Http {
+                    url,
+                    timeout: secs(
+                        env_num("OMS_WMS_TIMEOUT_SECS")?.or(file.wms.timeout_secs),
+                        10,
+                    ),
+                },
+                None => WmsChoice::Embedded,
+            },
         })
     }
 
-    /// Opens the adapter of each port (all embedded for now).
+    /// One line naming the adapter of each port (no secrets), for logs.
+    pub fn describe(&self) -> String {
+        let queue = match &self.queue_backend {
+            QueueChoice::Embedded => "embedded".to_owned(),
+            QueueChoice::Sqs { queue, .. } => format!("sqs({queue})"),
+        };
+        let bus = match &self.bus_backend {
+            BusChoice::Embedded => "embedded".to_owned(),
+            BusChoice::Kafka { topic, .. } => format!("kafka({topic})"),
+        };
+        let store = match &self.store_backend {
+            StoreChoice::Embedded => "embedded".to_owned(),
+            StoreChoice::Mongo { database, .. } => format!("mongodb({database})"),
+        };
+        let wms = match &self.wms_backend {
+            WmsChoice::Embedded => "embedded".to_owned(),
+            WmsChoice::Http { url, .. } => format!("http({url})"),
+        };
+        format!("queue={queue} bus={bus} store={store} wms={wms}")
+    }
+
+    fn open_db(&self) -> anyhow::Result<Db> {
+        Db::open(&self.data_dir).with_context(|| {
+            format!(
+                "cannot open the embedded database in {}",
+                self.data_dir.display()
+            )
+        })
+    }
+
+    /// The embedded warehouse's stock (what `oms wms serve` serves).
     ///
     /// # Errors
     /// When the embedded database cannot be opened.
-    pub fn backends(&self) -> anyhow::Result<(Backends, EmbeddedWarehouse)> {
-        let open = || {
-            Db::open(&self.data_dir).with_context(|| {
-                format!(
-                    "cannot open the embedded database in {}",
-                    self.data_dir.display()
-                )
-            })
+    pub fn inventory(&self) -> anyhow::Result<EmbeddedWarehouse> {
+        Ok(EmbeddedWarehouse::new(self.open_db()?))
+    }
+
+    /// Opens the adapter of each port. The embedded ones share one connection, which is
+    /// then also the unit of work; the embedded queue has its own.
+    ///
+    /// # Errors
+    /// When the embedded database cannot be opened, or a real backend cannot be
+    /// reached ([`AppError::Unavailable`]) or set up.
+    pub async fn backends(&self) -> anyhow::Result<Backends> {
+        let all_real = !matches!(self.bus_backend, BusChoice::Embedded)
+            && !matches!(self.store_backend, StoreChoice::Embedded)
+            && !matches!(self.wms_backend, WmsChoice::Embedded);
+        let shared = if all_real {
+            None
+        } else {
+            Some(self.open_db()?)
         };
-        let shared = open()?;
-        let queue_db = open()?;
-        let wms = EmbeddedWarehouse::new(shared.clone());
-        let backends = Backends {
-            queue: Arc::new(EmbeddedQueue::new(queue_db, self.queue)),
-            bus: Arc::new(EmbeddedBus::new(shared.clone(), self.bus)),
-            store: Arc::new(EmbeddedStore::new(shared.clone())),
-            wms: Arc::new(wms.clone()),
-            uow: Arc::new(shared),
+        let db = || shared.clone().expect("opened when a port is embedded");
+
+        let queue: Arc<dyn JobQueue> = match &self.queue_backend {
+            QueueChoice::Embedded => Arc::new(EmbeddedQueue::new(self.open_db()?, self.queue)),
+            QueueChoice::Sqs { queue, endpoint } => Arc::new(
+                SqsQueue::connect(SqsSettings {
+                    queue: queue.clone(),
+                    endpoint: endpoint.clone(),
+                    visibility_timeout: self.queue.visibility_timeout,
+                    max_receives: self.queue.max_receives,
+                })
+                .await
+                .map_err(AppError::from)
+                .context("SQS (OMS_SQS_QUEUE)")?,
+            ),
         };
-        Ok((backends, wms))
+        let bus: Arc<dyn EventBus> = match &self.bus_backend {
+            BusChoice::Embedded => Arc::new(EmbeddedBus::new(db(), self.bus)),
+            BusChoice::Kafka {
+                brokers,
+                topic,
+                partitions,
+            } => Arc::new(
+                KafkaBus::connect(KafkaSettings {
+                    brokers: brokers.clone(),
+                    topic: topic.clone(),
+                    partitions: *partitions,
+                    session_timeout: self.bus.session_timeout.max(Duration::from_secs(6)),
+                    max_poll_interval: Duration::from_secs(300),
+                })
+                .await
+                .map_err(AppError::from)
+                .context("Kafka (OMS_KAFKA_BROKERS)")?,
+            ),
+        };
+        let store: Arc<dyn OrderStore> = match &self.store_backend {
+            StoreChoice::Embedded => Arc::new(EmbeddedStore::new(db())),
+            StoreChoice::Mongo { uri, database } => Arc::new(
+                MongoStore::connect(&uri.0, database)
+                    .await
+                    .map_err(AppError::from)
+                    .context("MongoDB (OMS_MONGODB_URI)")?,
+            ),
+        };
+        let wms: Arc<dyn Warehouse> = match &self.wms_backend {
+            WmsChoice::Embedded => Arc::new(EmbeddedWarehouse::new(db())),
+            WmsChoice::Http { url, timeout } => Arc::new(
+                HttpWarehouse::new(url, *timeout)
+                    .map_err(AppError::BadInput)
+                    .context("the warehouse (OMS_WMS_URL)")?,
+            ),
+        };
+        let uow: Arc<dyn UnitOfWork> = match shared {
+            Some(db) => Arc::new(db),
+            None => Arc::new(NoTransaction),
+        };
+        Ok(Backends {
+            queue,
+            bus,
+            store,
+            wms,
+            uow,
+        })
     }
 }
 

@@ -9,5 +9,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod ports;
 pub mod ui;

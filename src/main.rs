@@ -5,9 +5,9 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use oms::app::{self, AppError, Shutdown, files::StorageRoot};
 use oms::cli::{
-    Cli, Command, InventoryCommand, JobsCommand, LogFormat, OrdersCommand, OutputFormat,
+    Cli, Command, InventoryCommand, JobsCommand, LogFormat, OrdersCommand, OutputFormat, WmsCommand,
 };
-use oms::config::{Config, Overrides};
+use oms::config::{Config, Overrides, StoreChoice, WmsChoice};
 use oms::domain::{self, HubId, OrderId, OrderKey, SellerId, Status};
 use oms::ports::OrderFilter;
 use oms::ui::{self, Format};
@@ -135,16 +135,19 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         print(&String::from_utf8_lossy(&out))?;
         return Ok(0);
     }
-    if let Command::Serve(_) = &cli.command {
-        anyhow::bail!("`oms serve` (the bulkorder HTTP API) is not available in this version yet");
-    }
     let config = Config::load(&Overrides {
         config: cli.global.config.clone(),
         data_dir: cli.global.data_dir.clone(),
         storage_root: cli.global.storage_root.clone(),
     })
     .map_err(|e| bad(format!("{e:#}")))?;
-    let (b, inventory) = config.backends()?;
+    match &cli.command {
+        Command::Inventory(_) | Command::Wms(_) => {
+            return inventory_commands(cli.command, &config).await;
+        }
+        _ => {}
+    }
+    let b = config.backends().await?;
 
     match cli.command {
         Command::Submit(a) => {
@@ -171,7 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 visibility: config.queue.visibility_timeout,
                 ..app::ingest::IngestOptions::default()
             };
-            tracing::info!(data_dir = %config.data_dir.display(), storage_root = %config.storage_root.display(), drain = a.drain, "ingest started");
+            tracing::info!(backends = %config.describe(), storage_root = %config.storage_root.display(), drain = a.drain, "ingest started");
             let t = app::ingest::run(&b, &root, opts, shutdown_on_signals()).await?;
             tracing::info!(
                 messages = t.messages,
@@ -193,12 +196,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             )
         }
         Command::Fulfil(a) => {
+            let local = matches!(config.store_backend, StoreChoice::Embedded)
+                && matches!(config.wms_backend, WmsChoice::Embedded);
             let opts = app::fulfil::FulfilOptions {
                 group: a.group.unwrap_or(config.group.clone()),
                 drain: a.drain,
+                // A local batch is one quick transaction; a remote one a round trip per event.
+                batch: if local {
+                    app::fulfil::FulfilOptions::default().batch
+                } else {
+                    app::fulfil::REMOTE_BATCH
+                },
                 ..app::fulfil::FulfilOptions::default()
             };
-            tracing::info!(group = %opts.group, drain = a.drain, "fulfil started");
+            tracing::info!(backends = %config.describe(), group = %opts.group, drain = a.drain, "fulfil started");
             let t = app::fulfil::run(&b, &opts, shutdown_on_signals()).await?;
             tracing::info!(
                 events = t.events,
@@ -237,6 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     .map(|s| domain::timestamp::parse_since(s, time::OffsetDateTime::now_utc()))
                     .transpose()
                     .map_err(bad)?,
+                offset: 0,
                 limit: a.limit,
             };
             let orders = b.store.list_orders(&filter).await.map_err(AppError::from)?;
@@ -301,6 +313,42 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             print(&ui::job(fmt(a.output.output), &job))?;
             Ok(0)
         }
+        Command::Serve(a) => {
+            let token = std::env::var("OMS_API_TOKEN").ok();
+            let addr: std::net::SocketAddr = tokio::net::lookup_host(&a.bind)
+                .await
+                .ok()
+                .and_then(|mut it| it.next())
+                .ok_or_else(|| bad(format!("--bind {}: not an address", a.bind)))?;
+            oms::http::api::check_bind(&addr, token.as_deref()).map_err(bad)?;
+            let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            tracing::info!(
+                addr = %listener.local_addr()?,
+                backends = %config.describe(),
+                auth = token.is_some(),
+                "serving the bulkorder API"
+            );
+            let state =
+                oms::http::api::ApiState::new(b, root, config.group.clone(), token.as_deref());
+            let mut shutdown = shutdown_on_signals();
+            oms::http::api::serve(listener, state, async move { shutdown.wait().await })
+                .await
+                .context("the API server failed")?;
+            tracing::info!("the API server stopped");
+            Ok(0)
+        }
+        Command::Inventory(_) | Command::Wms(_) => unreachable!("handled above"),
+        Command::Completions(_) => unreachable!("handled above"),
+    }
+}
+
+/// The embedded warehouse's own commands: they need no other backend.
+async fn inventory_commands(command: Command, config: &Config) -> anyhow::Result<u8> {
+    let inventory = config.inventory()?;
+    match command {
         Command::Inventory(InventoryCommand::Load(a)) => {
             let f = std::fs::File::open(&a.file)
                 .map_err(|e| bad(format!("{}: {e}", a.file.display())))?;
@@ -329,6 +377,21 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             print(&ui::stock(fmt(a.output.output), &lines))?;
             Ok(0)
         }
-        Command::Completions(_) | Command::Serve(_) => unreachable!("handled above"),
+        Command::Wms(WmsCommand::Serve(a)) => {
+            let listener = tokio::net::TcpListener::bind(&a.bind)
+                .await
+                .with_context(|| format!("cannot listen on {}", a.bind))?;
+            tracing::info!(
+                addr = %listener.local_addr()?,
+                data_dir = %config.data_dir.display(),
+                "reference warehouse listening"
+            );
+            let mut shutdown = shutdown_on_signals();
+            oms::http::wms::serve(listener, inventory, async move { shutdown.wait().await })
+                .await
+                .context("the warehouse server failed")?;
+            Ok(0)
+        }
+        _ => unreachable!("only inventory and wms commands come here"),
     }
 }

@@ -206,6 +206,8 @@ pub struct OrderFilter {
     pub order_id: Option<crate::domain::OrderId>,
     /// RFC 3339 UTC; orders created at or after it.
     pub since: Option<String>,
+    /// Orders skipped before the first one returned (pages).
+    pub offset: usize,
     pub limit: usize,
 }
 
@@ -283,6 +285,23 @@ pub trait OrderStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Unavailable`], [`StoreError::Other`].
     async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    /// How many jobs are in each state (states with none may be left out).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`] (also when the store cannot
+    /// count cheaply).
+    async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
+        Err(StoreError::Other("counting jobs is not supported".into()))
+    }
+
+    /// How many orders have each status (statuses with none may be left out).
+    ///
+    /// # Errors
+    /// As [`OrderStore::count_jobs_by_state`].
+    async fn count_orders_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
+        Err(StoreError::Other("counting orders is not supported".into()))
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -117,9 +117,9 @@ impl UnitOfWorkFixture for Embedded {
 mod embedded {
     use super::*;
 
-    queue_contract!(queue, || async { Embedded::new() });
-    bus_contract!(bus, || async { Embedded::new() });
-    store_contract!(store, || async { Embedded::new() });
-    warehouse_contract!(warehouse, || async { Embedded::new() });
-    uow_contract!(unit_of_work, || async { Embedded::new() });
+    queue_contract!(queue, || async { Some(Embedded::new()) });
+    bus_contract!(bus, || async { Some(Embedded::new()) });
+    store_contract!(store, || async { Some(Embedded::new()) });
+    warehouse_contract!(warehouse, || async { Some(Embedded::new()) });
+    uow_contract!(unit_of_work, || async { Some(Embedded::new()) });
 }

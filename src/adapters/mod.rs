@@ -1,3 +1,8 @@
-//! Adapters: one per port and backend. `embedded` is the default (one SQLite file).
+//! Adapters: one per port and backend. `embedded` is the default (one SQLite file);
+//! `sqs`, `kafka`, `mongo` and `wms_http` are the real backends.
 
 pub mod embedded;
+pub mod kafka;
+pub mod mongo;
+pub mod sqs;
+pub mod wms_http;

@@ -11,6 +11,12 @@ use crate::ports::{BusError, Consumer, Delivered, Reservation};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Events per batch when the store or the warehouse is remote: each event is then a
+/// round trip to both, and a batch must end well inside the consumer's poll deadline
+/// (its session timeout, 6 s at least on Kafka), or the member is put out of the group,
+/// its commit fails and the same events come back again and again.
+pub const REMOTE_BATCH: usize = 25;
+
 /// How `fulfil` runs.
 #[derive(Debug, Clone)]
 pub struct FulfilOptions {

@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// Warehouse validations in flight at once for one file.
+const WMS_CONCURRENCY: usize = 16;
+
 /// How `ingest` runs.
 #[derive(Debug, Clone, Copy)]
 pub struct IngestOptions {
@@ -301,31 +304,51 @@ async fn process(
         Ok(None) => return Ok(Handled::Interrupted),
         Err(why) => return Ok(failed(job_id, why)),
     };
-    if let Some(want) = &req.sha256 {
-        if !want.eq_ignore_ascii_case(&sha) {
-            return Ok(failed(
-                job_id,
-                format!(
-                    "the file changed since it was submitted (sha256 {sha}, submitted {want}); submit it again"
-                ),
-            ));
-        }
+    if let Some(want) = req
+        .sha256
+        .as_ref()
+        .filter(|w| !w.eq_ignore_ascii_case(&sha))
+    {
+        return Ok(failed(
+            job_id,
+            format!(
+                "the file changed since it was submitted (sha256 {sha}, submitted {want}); submit it again"
+            ),
+        ));
     }
 
-    // Each distinct (hub, sku) once.
+    // Each distinct (hub, sku) once, a bounded number at a time.
     let mut verdicts: HashMap<(HubId, SkuId), Validation> = HashMap::new();
-    for (hub, sku) in parsed.distinct_pairs() {
-        if shutdown.is_set() {
-            return Ok(Handled::Interrupted);
+    let mut pending = parsed.distinct_pairs().into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < WMS_CONCURRENCY {
+            let Some((hub, sku)) = pending.next() else {
+                break;
+            };
+            let (wms, mut sd, attempts) = (Arc::clone(&b.wms), shutdown.clone(), opts.wms_attempts);
+            running.spawn(async move {
+                let unavailable = |e: &WmsError| matches!(e, WmsError::Unavailable(_));
+                let v = retry(attempts, &mut sd, unavailable, || wms.validate(&hub, &sku)).await;
+                ((hub, sku), v)
+            });
         }
-        let v = retry(
-            opts.wms_attempts,
-            shutdown,
-            |e: &WmsError| matches!(e, WmsError::Unavailable(_)),
-            || b.wms.validate(&hub, &sku),
-        )
-        .await?;
-        verdicts.insert((hub, sku), v);
+        match running.join_next().await {
+            None => break,
+            Some(Ok((pair, Ok(v)))) => {
+                verdicts.insert(pair, v);
+            }
+            Some(Ok((_, Err(e)))) => {
+                if shutdown.is_set() {
+                    return Ok(Handled::Interrupted);
+                }
+                return Err(e.into());
+            }
+            Some(Err(e)) => return Err(AppError::Failed(format!("validation task failed: {e}"))),
+        }
+    }
+    if shutdown.is_set() {
+        return Ok(Handled::Interrupted);
     }
     parsed.reject_unknown(|h, s| match verdicts.get(&(h.clone(), s.clone())) {
         Some(Validation::Unknown(why)) => Some(why.clone()),

@@ -427,7 +427,7 @@ pub fn parse_orders_until<R: Read>(
             Err(e) => return Err(FileError::Csv(e.to_string())),
         }
         n += 1;
-        if n % 4096 == 0 && stop() {
+        if n.is_multiple_of(4096) && stop() {
             return Ok(None);
         }
     }

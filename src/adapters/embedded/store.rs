@@ -356,8 +356,11 @@ impl OrderStore for EmbeddedStore {
                         h.to_string(),
                     );
                 }
-                sql.push_str(" ORDER BY created_at, seller_id, order_id LIMIT ");
-                sql.push_str(&f.limit.to_string());
+                sql.push_str(&format!(
+                    " ORDER BY created_at, seller_id, order_id LIMIT {} OFFSET {}",
+                    i64::try_from(f.limit).unwrap_or(i64::MAX),
+                    i64::try_from(f.offset).unwrap_or(i64::MAX)
+                ));
                 let mut q = c.prepare(&sql)?;
                 let rows = q.query_map(params_from_iter(args), order_from_row)?;
                 rows.collect::<Result<Vec<_>, _>>()
@@ -370,6 +373,32 @@ impl OrderStore for EmbeddedStore {
         let id = job_id.to_owned();
         self.db
             .call(move |c| load_job(c, &id, true))
+            .await
+            .map_err(map)
+    }
+
+    async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
+        self.db
+            .call(|c| {
+                c.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?
+                    .query_map([], |r| {
+                        Ok((parse_col::<JobState>(&r.get::<_, String>(0)?)?, r.get(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn count_orders_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
+        self.db
+            .call(|c| {
+                c.prepare("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")?
+                    .query_map([], |r| {
+                        Ok((parse_col::<Status>(&r.get::<_, String>(0)?)?, r.get(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()
+            })
             .await
             .map_err(map)
     }

@@ -4,7 +4,7 @@
 //! deduction is a conditional update, not a read-modify-write).
 
 use super::db::{Db, is_busy, now_rfc3339, write};
-use crate::domain::{HubId, OrderItem, OrderKey, SkuId};
+use crate::domain::{HubId, OrderItem, OrderKey, Quantity, SkuId};
 use crate::ports::{Reservation, Validation, Warehouse, WmsError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -30,6 +30,14 @@ fn map(e: rusqlite::Error) -> WmsError {
     } else {
         e.to_string()
     })
+}
+
+/// The result of deducting one item (the original contract's `validate_inventory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deduction {
+    Done,
+    Insufficient,
+    NotFound,
 }
 
 enum Abort {
@@ -65,6 +73,44 @@ impl EmbeddedWarehouse {
                         up.execute(params![l.hub_id, l.sku_id, l.quantity])?;
                     }
                     Ok(lines.len())
+                })
+            })
+            .await
+            .map_err(map)
+    }
+
+    /// Deducts `qty` of one (hub, sku) if that much is in stock (a conditional update:
+    /// concurrent calls never drive stock below zero).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn deduct(
+        &self,
+        hub: &HubId,
+        sku: &SkuId,
+        qty: Quantity,
+    ) -> Result<Deduction, WmsError> {
+        let (h, s, q) = (hub.to_string(), sku.to_string(), qty.get());
+        self.db
+            .call(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "UPDATE inventory SET quantity = quantity - ?3
+                         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
+                    )?
+                    .execute(params![h, s, q])?;
+                if n > 0 {
+                    return Ok(Deduction::Done);
+                }
+                let exists: bool = c
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM inventory WHERE hub_id = ?1 AND sku_id = ?2)",
+                    )?
+                    .query_row(params![h, s], |r| r.get(0))?;
+                Ok(if exists {
+                    Deduction::Insufficient
+                } else {
+                    Deduction::NotFound
                 })
             })
             .await

@@ -1,0 +1,173 @@
+//! Contract fixture for the SQS adapter, on the endpoint in `OMS_SQS_ENDPOINT` (moto
+//! server in the test script; region and credentials from the usual AWS variables).
+//!
+//! The queue suite runs twice: on a queue the adapter creates (SQS moves dead letters by
+//! its redrive policy) and on a queue created beforehand without a redrive policy (the
+//! adapter dead-letters itself). Every fixture uses fresh, uniquely named queues.
+
+use crate::suite::*;
+use async_trait::async_trait;
+use oms::adapters::sqs::{SqsQueue, SqsSettings};
+use oms::ports::JobQueue;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// SQS counts visibility in whole seconds.
+const SQS_VISIBILITY: Duration = Duration::from_secs(1);
+
+/// A raw SDK client for the same endpoint (another program talking to the queue).
+async fn raw_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let mut conf = aws_sdk_sqs::config::Builder::from(&shared);
+    if shared.region().is_none() {
+        conf = conf.region(aws_sdk_sqs::config::Region::new("us-east-1"));
+    }
+    aws_sdk_sqs::Client::from_conf(conf.build())
+}
+
+/// Fresh SQS queues for one test.
+pub struct SqsFixture {
+    endpoint: String,
+    queue: String,
+}
+
+impl SqsFixture {
+    /// A fixture whose queue the adapter creates, with its dead-letter queue and
+    /// redrive policy; `None` (skipped) when `OMS_SQS_ENDPOINT` is not set.
+    pub async fn start() -> Option<Self> {
+        let endpoint = crate::service_env("OMS_SQS_ENDPOINT")?;
+        Some(Self {
+            endpoint,
+            queue: format!("oms-test-{}", uuid::Uuid::new_v4().simple()),
+        })
+    }
+
+    /// A fixture whose queue exists before the adapter connects and has no redrive
+    /// policy, so the adapter dead-letters by itself.
+    pub async fn start_without_redrive() -> Option<Self> {
+        let fixture = Self::start().await?;
+        raw_client(&fixture.endpoint)
+            .await
+            .create_queue()
+            .queue_name(&fixture.queue)
+            .send()
+            .await
+            .expect("create a queue without redrive policy");
+        Some(fixture)
+    }
+
+    fn settings(&self) -> SqsSettings {
+        SqsSettings {
+            queue: self.queue.clone(),
+            endpoint: Some(self.endpoint.clone()),
+            visibility_timeout: SQS_VISIBILITY,
+            max_receives: MAX_RECEIVES,
+        }
+    }
+
+    async fn connect(&self) -> SqsQueue {
+        SqsQueue::connect(self.settings())
+            .await
+            .expect("connect to SQS")
+    }
+}
+
+#[async_trait]
+impl QueueFixture for SqsFixture {
+    async fn queue(&self) -> Arc<dyn JobQueue> {
+        Arc::new(self.connect().await)
+    }
+
+    fn visibility(&self) -> Duration {
+        SQS_VISIBILITY
+    }
+
+    fn max_receives(&self) -> u32 {
+        MAX_RECEIVES
+    }
+}
+
+mod sqs_contract {
+    use super::*;
+
+    queue_contract!(queue, || async { SqsFixture::start().await });
+    queue_contract!(queue_without_redrive, || async {
+        SqsFixture::start_without_redrive().await
+    });
+}
+
+/// A message in the original service's format, sent by another program with a plain
+/// SDK client, comes out of the adapter unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_by_another_client_is_received_with_the_same_body() {
+    let Some(f) = SqsFixture::start().await else {
+        return;
+    };
+    let q = f.connect().await;
+    let body = r#"{"sellerID":1,"filePath":"storage/orders.csv"}"#;
+    let sent = raw_client(&f.endpoint)
+        .await
+        .send_message()
+        .queue_url(q.url())
+        .message_body(body)
+        .send()
+        .await
+        .expect("send with the raw client");
+    let m = q
+        .receive(Duration::from_secs(2))
+        .await
+        .expect("receive")
+        .expect("the message sent by the other client");
+    assert_eq!(m.body, body);
+    assert_eq!(Some(m.id.as_str()), sent.message_id());
+    assert_eq!(m.receive_count, 1);
+    q.ack(&m).await.expect("ack");
+}
+
+/// The queue may be given by URL as well as by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_given_by_url_is_the_same_queue() {
+    let Some(f) = SqsFixture::start().await else {
+        return;
+    };
+    let by_name = f.connect().await;
+    let by_url = SqsQueue::connect(SqsSettings {
+        queue: by_name.url().to_owned(),
+        ..f.settings()
+    })
+    .await
+    .expect("connect by URL");
+    by_name.send("via name").await.expect("send");
+    let m = by_url
+        .receive(Duration::from_secs(2))
+        .await
+        .expect("receive")
+        .expect("the message sent through the name");
+    assert_eq!(m.body, "via name");
+    by_url.ack(&m).await.expect("ack");
+}
+
+/// Nothing listening at the endpoint is `Unavailable` (retried by callers), not `Other`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_endpoint_is_unavailable() {
+    let Some(f) = SqsFixture::start().await else {
+        return;
+    };
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let err = SqsQueue::connect(SqsSettings {
+        endpoint: Some(format!("http://127.0.0.1:{closed}")),
+        ..f.settings()
+    })
+    .await
+    .expect_err("nothing listens there");
+    assert!(
+        matches!(err, oms::ports::QueueError::Unavailable(_)),
+        "{err:?}"
+    );
+}
