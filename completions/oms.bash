@@ -19,6 +19,12 @@ _oms() {
             oms,completions)
                 cmd="oms__subcmd__completions"
                 ;;
+            oms,dlq)
+                cmd="oms__subcmd__dlq"
+                ;;
+            oms,doctor)
+                cmd="oms__subcmd__doctor"
+                ;;
             oms,fulfil)
                 cmd="oms__subcmd__fulfil"
                 ;;
@@ -46,8 +52,38 @@ _oms() {
             oms,wms)
                 cmd="oms__subcmd__wms"
                 ;;
+            oms__subcmd__dlq,help)
+                cmd="oms__subcmd__dlq__subcmd__help"
+                ;;
+            oms__subcmd__dlq,ls)
+                cmd="oms__subcmd__dlq__subcmd__ls"
+                ;;
+            oms__subcmd__dlq,purge)
+                cmd="oms__subcmd__dlq__subcmd__purge"
+                ;;
+            oms__subcmd__dlq,redrive)
+                cmd="oms__subcmd__dlq__subcmd__redrive"
+                ;;
+            oms__subcmd__dlq__subcmd__help,help)
+                cmd="oms__subcmd__dlq__subcmd__help__subcmd__help"
+                ;;
+            oms__subcmd__dlq__subcmd__help,ls)
+                cmd="oms__subcmd__dlq__subcmd__help__subcmd__ls"
+                ;;
+            oms__subcmd__dlq__subcmd__help,purge)
+                cmd="oms__subcmd__dlq__subcmd__help__subcmd__purge"
+                ;;
+            oms__subcmd__dlq__subcmd__help,redrive)
+                cmd="oms__subcmd__dlq__subcmd__help__subcmd__redrive"
+                ;;
             oms__subcmd__help,completions)
                 cmd="oms__subcmd__help__subcmd__completions"
+                ;;
+            oms__subcmd__help,dlq)
+                cmd="oms__subcmd__help__subcmd__dlq"
+                ;;
+            oms__subcmd__help,doctor)
+                cmd="oms__subcmd__help__subcmd__doctor"
                 ;;
             oms__subcmd__help,fulfil)
                 cmd="oms__subcmd__help__subcmd__fulfil"
@@ -76,6 +112,15 @@ _oms() {
             oms__subcmd__help,wms)
                 cmd="oms__subcmd__help__subcmd__wms"
                 ;;
+            oms__subcmd__help__subcmd__dlq,ls)
+                cmd="oms__subcmd__help__subcmd__dlq__subcmd__ls"
+                ;;
+            oms__subcmd__help__subcmd__dlq,purge)
+                cmd="oms__subcmd__help__subcmd__dlq__subcmd__purge"
+                ;;
+            oms__subcmd__help__subcmd__dlq,redrive)
+                cmd="oms__subcmd__help__subcmd__dlq__subcmd__redrive"
+                ;;
             oms__subcmd__help__subcmd__inventory,load)
                 cmd="oms__subcmd__help__subcmd__inventory__subcmd__load"
                 ;;
@@ -85,11 +130,17 @@ _oms() {
             oms__subcmd__help__subcmd__jobs,ls)
                 cmd="oms__subcmd__help__subcmd__jobs__subcmd__ls"
                 ;;
+            oms__subcmd__help__subcmd__jobs,rejects)
+                cmd="oms__subcmd__help__subcmd__jobs__subcmd__rejects"
+                ;;
             oms__subcmd__help__subcmd__jobs,show)
                 cmd="oms__subcmd__help__subcmd__jobs__subcmd__show"
                 ;;
             oms__subcmd__help__subcmd__orders,ls)
                 cmd="oms__subcmd__help__subcmd__orders__subcmd__ls"
+                ;;
+            oms__subcmd__help__subcmd__orders,retry)
+                cmd="oms__subcmd__help__subcmd__orders__subcmd__retry"
                 ;;
             oms__subcmd__help__subcmd__orders,show)
                 cmd="oms__subcmd__help__subcmd__orders__subcmd__show"
@@ -121,6 +172,9 @@ _oms() {
             oms__subcmd__jobs,ls)
                 cmd="oms__subcmd__jobs__subcmd__ls"
                 ;;
+            oms__subcmd__jobs,rejects)
+                cmd="oms__subcmd__jobs__subcmd__rejects"
+                ;;
             oms__subcmd__jobs,show)
                 cmd="oms__subcmd__jobs__subcmd__show"
                 ;;
@@ -129,6 +183,9 @@ _oms() {
                 ;;
             oms__subcmd__jobs__subcmd__help,ls)
                 cmd="oms__subcmd__jobs__subcmd__help__subcmd__ls"
+                ;;
+            oms__subcmd__jobs__subcmd__help,rejects)
+                cmd="oms__subcmd__jobs__subcmd__help__subcmd__rejects"
                 ;;
             oms__subcmd__jobs__subcmd__help,show)
                 cmd="oms__subcmd__jobs__subcmd__help__subcmd__show"
@@ -139,6 +196,9 @@ _oms() {
             oms__subcmd__orders,ls)
                 cmd="oms__subcmd__orders__subcmd__ls"
                 ;;
+            oms__subcmd__orders,retry)
+                cmd="oms__subcmd__orders__subcmd__retry"
+                ;;
             oms__subcmd__orders,show)
                 cmd="oms__subcmd__orders__subcmd__show"
                 ;;
@@ -147,6 +207,9 @@ _oms() {
                 ;;
             oms__subcmd__orders__subcmd__help,ls)
                 cmd="oms__subcmd__orders__subcmd__help__subcmd__ls"
+                ;;
+            oms__subcmd__orders__subcmd__help,retry)
+                cmd="oms__subcmd__orders__subcmd__help__subcmd__retry"
                 ;;
             oms__subcmd__orders__subcmd__help,show)
                 cmd="oms__subcmd__orders__subcmd__help__subcmd__show"
@@ -170,7 +233,7 @@ _oms() {
 
     case "${cmd}" in
         oms)
-            opts="-v -q -h -V --config --data-dir --storage-root --log-format --verbose --quiet --help --version submit ingest fulfil orders jobs inventory wms serve completions help"
+            opts="-v -q -h -V --config --data-dir --storage-root --log-format --verbose --quiet --help --version submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +292,246 @@ _oms() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oms__subcmd__dlq)
+            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help ls redrive purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__help)
+            opts="ls redrive purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__help__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__help__subcmd__redrive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__ls)
+            opts="-o -v -q -h --limit --output --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__purge)
+            opts="-y -v -q -h --yes --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__dlq__subcmd__redrive)
+            opts="-y -v -q -h --yes --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__doctor)
+            opts="-o -v -q -h --output --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oms__subcmd__fulfil)
             opts="-v -q -h --drain --group --config --data-dir --storage-root --log-format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -264,7 +567,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help)
-            opts="submit ingest fulfil orders jobs inventory wms serve completions help"
+            opts="submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +581,76 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__dlq)
+            opts="ls redrive purge"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__dlq__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__dlq__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__dlq__subcmd__redrive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -376,7 +749,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help__subcmd__jobs)
-            opts="ls show"
+            opts="ls show rejects"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +763,20 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help__subcmd__jobs__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__jobs__subcmd__rejects)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -418,7 +805,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help__subcmd__orders)
-            opts="ls show"
+            opts="ls show retry"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,6 +819,20 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help__subcmd__orders__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__help__subcmd__orders__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -700,7 +1101,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__jobs)
-            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help ls show help"
+            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help ls show rejects help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,7 +1131,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__jobs__subcmd__help)
-            opts="ls show help"
+            opts="ls show rejects help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -758,6 +1159,20 @@ _oms() {
             return 0
             ;;
         oms__subcmd__jobs__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__jobs__subcmd__help__subcmd__rejects)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -827,6 +1242,36 @@ _oms() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oms__subcmd__jobs__subcmd__rejects)
+            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oms__subcmd__jobs__subcmd__show)
             opts="-o -v -q -h --output --config --data-dir --storage-root --log-format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -866,7 +1311,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__orders)
-            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help ls show help"
+            opts="-v -q -h --config --data-dir --storage-root --log-format --verbose --quiet --help ls show retry help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -896,7 +1341,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__orders__subcmd__help)
-            opts="ls show help"
+            opts="ls show retry help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,6 +1369,20 @@ _oms() {
             return 0
             ;;
         oms__subcmd__orders__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__orders__subcmd__help__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -988,6 +1447,60 @@ _oms() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__orders__subcmd__retry)
+            opts="-y -v -q -h --status --seller --hub --job --since --limit --yes --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --status)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seller)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --job)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --config)

@@ -39,11 +39,13 @@ complete -c oms -n "__fish_oms_needs_command" -f -a "fulfil" -d 'Consume order e
 complete -c oms -n "__fish_oms_needs_command" -f -a "orders" -d 'Query stored orders'
 complete -c oms -n "__fish_oms_needs_command" -f -a "jobs" -d 'Query bulk-order jobs'
 complete -c oms -n "__fish_oms_needs_command" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_needs_command" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
+complete -c oms -n "__fish_oms_needs_command" -f -a "doctor" -d 'Check the configuration and every configured backend'
 complete -c oms -n "__fish_oms_needs_command" -f -a "wms" -d 'The reference warehouse service over HTTP'
 complete -c oms -n "__fish_oms_needs_command" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
 complete -c oms -n "__fish_oms_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oms -n "__fish_oms_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c oms -n "__fish_oms_using_subcommand submit" -s s -l seller -d 'The submitting seller; rows of other sellers are rejected' -r
+complete -c oms -n "__fish_oms_using_subcommand submit" -s s -l seller -d 'The submitting seller; rows of other sellers are rejected (asked for on a terminal when missing)' -r
 complete -c oms -n "__fish_oms_using_subcommand submit" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand submit" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand submit" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -72,17 +74,18 @@ complete -c oms -n "__fish_oms_using_subcommand fulfil" -l drain -d 'Process eve
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -f -a "ls" -d 'List orders (oldest first)'
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -f -a "show" -d 'One order with its items and status history'
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -f -a "ls" -d 'List orders (oldest first)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -f -a "show" -d 'One order with its items and status history'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -f -a "retry" -d 'Publish on_hold orders again so `oms fulfil` tries them again (after a restock)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l status -d 'on_hold or new_order' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l seller -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l hub -d 'Orders with at least one item from this hub' -r
@@ -112,20 +115,37 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l status -d 'on_hold or new_order' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l seller -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l hub -d 'Orders with at least one item from this hub' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l job -d 'Orders stored by this job' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l limit -d 'At most this many orders' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List orders (oldest first)'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "show" -d 'One order with its items and status history'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Publish on_hold orders again so `oms fulfil` tries them again (after a restock)'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -f -a "ls" -d 'List jobs, newest first'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "ls" -d 'List jobs, newest first'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "rejects" -d 'The rejected rows of a job as CSV (the file\'s own columns, then row, column and reason), for the seller to fix and submit again'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l limit -r
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -149,8 +169,17 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List jobs, newest first'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "rejects" -d 'The rejected rows of a job as CSV (the file\'s own columns, then row, column and reason), for the seller to fix and submit again'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
@@ -185,6 +214,63 @@ complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subco
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List stock'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "ls" -d 'List dead-lettered messages'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "redrive" -d 'Move every dead-lettered message back to the queue'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "purge" -d 'Delete every dead-lettered message for good'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -r
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List dead-lettered messages'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "redrive" -d 'Move every dead-lettered message back to the queue'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead-lettered message for good'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand doctor" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand doctor" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand doctor" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand doctor" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -223,20 +309,27 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand completions" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "orders" -d 'Query stored orders'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "jobs" -d 'Query bulk-order jobs'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory wms serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "orders" -d 'Query stored orders'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "jobs" -d 'Query bulk-order jobs'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "doctor" -d 'Check the configuration and every configured backend'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "ls" -d 'List orders (oldest first)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "show" -d 'One order with its items and status history'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "retry" -d 'Publish on_hold orders again so `oms fulfil` tries them again (after a restock)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "ls" -d 'List jobs, newest first'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "show" -d 'One job: file, seller, state, counts and every reject with its row'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from jobs" -f -a "rejects" -d 'The rejected rows of a job as CSV (the file\'s own columns, then row, column and reason), for the seller to fix and submit again'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from inventory" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from inventory" -f -a "ls" -d 'List stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "ls" -d 'List dead-lettered messages'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "redrive" -d 'Move every dead-lettered message back to the queue'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead-lettered message for good'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from wms" -f -a "serve" -d 'Serve the embedded inventory of the data dir as a warehouse over HTTP: the original wms-service endpoints plus an all-or-nothing, idempotent batch reserve'

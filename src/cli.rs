@@ -9,7 +9,7 @@ macro_rules! exit_codes {
         "Exit codes:
   0  success
   1  internal error
-  2  usage error (bad flags or arguments)
+  2  usage error (bad flags or arguments; a confirmation needed off a terminal without --yes)
   3  bad input (file, path, header, request): fix it and run again
   4  a backend is unavailable (queue, bus, store, warehouse): run again later
   5  partial failure (some of the work was not done; see the messages)"
@@ -121,6 +121,17 @@ pub enum Command {
         after_help = "Examples:\n  oms inventory load storage/inventory.csv\n  oms inventory ls --output json"
     )]
     Inventory(InventoryCommand),
+    /// Messages that could not be processed after the maximum number of receives
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  oms dlq ls\n  oms dlq redrive     # back to the queue, after fixing the cause\n  oms dlq purge       # asks you to type the number of messages"
+    )]
+    Dlq(DlqCommand),
+    /// Check the configuration and every configured backend
+    #[command(
+        after_help = "Example:\n  oms doctor\n\nExits 4 when any check fails; each failed check says how to fix it."
+    )]
+    Doctor(DoctorArgs),
     /// The reference warehouse service over HTTP
     #[command(
         subcommand,
@@ -143,9 +154,10 @@ pub enum Command {
 pub struct SubmitArgs {
     /// The order file (inside the storage root)
     pub file: String,
-    /// The submitting seller; rows of other sellers are rejected
+    /// The submitting seller; rows of other sellers are rejected (asked for on a
+    /// terminal when missing)
     #[arg(long, short = 's', env = "OMS_SELLER")]
-    pub seller: String,
+    pub seller: Option<String>,
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
@@ -178,10 +190,16 @@ pub enum OrdersCommand {
     /// One order with its items and status history
     #[command(after_help = "Example:\n  oms orders show 1011 --seller 1")]
     Show(OrdersShowArgs),
+    /// Publish on_hold orders again so `oms fulfil` tries them again (after a restock)
+    #[command(
+        after_help = "Examples:\n  oms orders retry --hub 3            # asks before retrying more than 5 orders\n  oms orders retry --job 6f1c... --yes\n\nOnly on_hold orders are retried; the filters are those of `orders ls`."
+    )]
+    Retry(OrdersRetryArgs),
 }
 
+/// The filters of `orders ls` and `orders retry`.
 #[derive(Debug, Args)]
-pub struct OrdersLsArgs {
+pub struct OrderFilterArgs {
     /// on_hold or new_order
     #[arg(long)]
     pub status: Option<String>,
@@ -196,10 +214,28 @@ pub struct OrdersLsArgs {
     /// Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)
     #[arg(long)]
     pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersLsArgs {
+    #[command(flatten)]
+    pub filter: OrderFilterArgs,
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     #[command(flatten)]
     pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct OrdersRetryArgs {
+    #[command(flatten)]
+    pub filter: OrderFilterArgs,
+    /// At most this many orders
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    /// Do not ask for confirmation (required off a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +256,15 @@ pub enum JobsCommand {
     /// One job: file, seller, state, counts and every reject with its row
     #[command(after_help = "Example:\n  oms jobs show 6f1c...")]
     Show(JobsShowArgs),
+    /// The rejected rows of a job as CSV (the file's own columns, then row, column and
+    /// reason), for the seller to fix and submit again
+    #[command(after_help = "Example:\n  oms jobs rejects 6f1c... > storage/fix-me.csv")]
+    Rejects(JobsRejectsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobsRejectsArgs {
+    pub job_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +299,42 @@ pub struct InventoryLoadArgs {
 
 #[derive(Debug, Args)]
 pub struct InventoryLsArgs {
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead-lettered messages
+    #[command(after_help = "Example:\n  oms dlq ls --output json")]
+    Ls(DlqLsArgs),
+    /// Move every dead-lettered message back to the queue
+    #[command(after_help = "Example:\n  oms dlq redrive --yes")]
+    Redrive(ConfirmArgs),
+    /// Delete every dead-lettered message for good
+    #[command(
+        after_help = "Example:\n  oms dlq purge       # type the number of messages to confirm"
+    )]
+    Purge(ConfirmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DlqLsArgs {
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Do not ask for confirmation (required off a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
     #[command(flatten)]
     pub output: OutputArg,
 }

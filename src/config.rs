@@ -386,7 +386,36 @@ impl Config {
 fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(p)
         .with_context(|| format!("cannot read the config file {}", p.display()))?;
-    toml::from_str(&text).with_context(|| format!("invalid config file {}", p.display()))
+    toml::from_str(&text).map_err(|e| {
+        // The parser quotes the offending line, which may hold a connection string.
+        anyhow::anyhow!(
+            "invalid config file {}: {}",
+            p.display(),
+            redact_credentials(&e.to_string())
+        )
+    })
+}
+
+/// Replaces the `user:password@` part of every URL in `text` with `***@`.
+pub fn redact_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -413,6 +442,29 @@ mod tests {
         assert_eq!(c.queue.max_receives, 3);
         assert_eq!(c.group, "g");
         assert_eq!(c.queue.visibility_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact_credentials("uri = \"mongodb://oms:s3cret@db:27017/x\" and http://h/p"),
+            "uri = \"mongodb://***@db:27017/x\" and http://h/p"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("oms.toml");
+        std::fs::write(
+            &f,
+            "[mongodb]\nuri = \"mongodb://oms:s3cret@db/\"\ntypo = 1\n",
+        )
+        .unwrap();
+        let err = Config::load(&Overrides {
+            config: Some(f),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("typo"), "{text}");
     }
 
     #[test]

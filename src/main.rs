@@ -3,18 +3,19 @@
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use oms::app::{self, AppError, Shutdown, files::StorageRoot};
+use oms::app::{self, AppError, Shutdown, files::StorageRoot, orders};
 use oms::cli::{
-    Cli, Command, InventoryCommand, JobsCommand, LogFormat, OrdersCommand, OutputFormat, WmsCommand,
+    Cli, Command, DlqCommand, InventoryCommand, JobsCommand, LogFormat, OrderFilterArgs,
+    OrdersCommand, OutputFormat, WmsCommand,
 };
 use oms::config::{Config, Overrides, StoreChoice, WmsChoice};
-use oms::domain::{self, HubId, OrderId, OrderKey, SellerId, Status};
-use oms::ports::OrderFilter;
+use oms::domain::{self, SellerId};
 use oms::ui::{self, Format};
 use std::io::Write;
 use std::process::ExitCode;
 
 const EXIT_INTERNAL: u8 = 1;
+const EXIT_USAGE: u8 = 2;
 const EXIT_BAD_INPUT: u8 = 3;
 const EXIT_UNAVAILABLE: u8 = 4;
 const EXIT_PARTIAL: u8 = 5;
@@ -35,8 +36,12 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            if e.downcast_ref::<UsageError>().is_some() {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(EXIT_USAGE);
+            }
             let code = match e.downcast_ref::<AppError>() {
-                Some(AppError::BadInput(_)) => EXIT_BAD_INPUT,
+                Some(AppError::BadInput(_) | AppError::NotFound(_)) => EXIT_BAD_INPUT,
                 Some(AppError::Unavailable(_)) => EXIT_UNAVAILABLE,
                 _ => EXIT_INTERNAL,
             };
@@ -61,7 +66,7 @@ fn init_tracing(cli: &Cli) {
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},oms={level}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(ui::progress::log_writer)
         .with_target(false);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let ansi = !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -78,6 +83,29 @@ fn fmt(o: OutputFormat) -> Format {
         OutputFormat::Csv => Format::Csv,
     }
 }
+
+/// More orders than this and `orders retry` asks first.
+const ASK_ABOVE: usize = 5;
+
+fn filter_text(f: &OrderFilterArgs) -> orders::FilterText<'_> {
+    orders::FilterText {
+        status: f.status.as_deref(),
+        seller: f.seller.as_deref(),
+        hub: f.hub.as_deref(),
+        job: f.job.as_deref(),
+        since: f.since.as_deref(),
+    }
+}
+
+/// A question that cannot be asked is a usage error (exit 2): the flag is missing.
+fn usage(e: ui::prompt::PromptError) -> anyhow::Error {
+    UsageError(e.to_string()).into()
+}
+
+/// An error that exits 2 like clap's usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
 
 fn bad(e: impl std::fmt::Display) -> anyhow::Error {
     AppError::BadInput(e.to_string()).into()
@@ -135,25 +163,55 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         print(&String::from_utf8_lossy(&out))?;
         return Ok(0);
     }
-    let config = Config::load(&Overrides {
+    let overrides = Overrides {
         config: cli.global.config.clone(),
         data_dir: cli.global.data_dir.clone(),
         storage_root: cli.global.storage_root.clone(),
-    })
-    .map_err(|e| bad(format!("{e:#}")))?;
-    match &cli.command {
-        Command::Inventory(_) | Command::Wms(_) => {
-            return inventory_commands(cli.command, &config).await;
-        }
-        _ => {}
+    };
+    if let Command::Doctor(a) = &cli.command {
+        // Before connecting: doctor reports a configuration or a backend that is wrong
+        // or down, it does not fail on it.
+        let checks = match Config::load(&overrides) {
+            Ok(config) => app::doctor::run(&config).await,
+            Err(e) => app::doctor::unloadable(&e),
+        };
+        print(&ui::checks(fmt(a.output.output), &checks))?;
+        return Ok(if checks.iter().all(|c| c.ok) {
+            0
+        } else {
+            EXIT_UNAVAILABLE
+        });
+    }
+    let config = Config::load(&overrides).map_err(|e| bad(format!("{e:#}")))?;
+    if let Command::Inventory(_) | Command::Wms(_) = &cli.command {
+        return inventory_commands(cli.command, &config).await;
     }
     let b = config.backends().await?;
 
     match cli.command {
         Command::Submit(a) => {
-            let seller = SellerId::parse(&a.seller).map_err(|e| bad(format!("--seller {e}")))?;
+            let raw = match a.seller {
+                Some(s) => s,
+                None => match ui::prompt::ask("Seller id (--seller)").map_err(bad)? {
+                    Some(s) => s,
+                    None => {
+                        // Off a terminal a missing --seller is the usual usage error.
+                        Cli::command()
+                            .error(
+                                clap::error::ErrorKind::MissingRequiredArgument,
+                                "the following required argument was not provided: --seller <SELLER>",
+                            )
+                            .exit()
+                    }
+                },
+            };
+            let seller = SellerId::parse(&raw).map_err(|e| bad(format!("--seller {e}")))?;
             let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
-            let done = app::submit::submit(&b, &root, &seller, &a.file).await?;
+            let view = std::sync::Arc::new(ui::progress::SubmitView::new(!cli.global.quiet));
+            let done =
+                app::submit::submit_observed(&b, &root, &seller, &a.file, view.clone()).await;
+            view.finish();
+            let done = done?;
             if a.json {
                 print(&format!("{}\n", serde_json::to_string_pretty(&done)?))?;
             } else {
@@ -175,7 +233,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 ..app::ingest::IngestOptions::default()
             };
             tracing::info!(backends = %config.describe(), storage_root = %config.storage_root.display(), drain = a.drain, "ingest started");
-            let t = app::ingest::run(&b, &root, opts, shutdown_on_signals()).await?;
+            let view = std::sync::Arc::new(ui::progress::IngestView::new(!cli.global.quiet));
+            let t = app::ingest::run(&b, &root, opts, shutdown_on_signals(), view.clone()).await;
+            view.finish();
+            let t = t?;
             tracing::info!(
                 messages = t.messages,
                 jobs_done = t.jobs_done,
@@ -210,7 +271,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 ..app::fulfil::FulfilOptions::default()
             };
             tracing::info!(backends = %config.describe(), group = %opts.group, drain = a.drain, "fulfil started");
-            let t = app::fulfil::run(&b, &opts, shutdown_on_signals()).await?;
+            let view = std::sync::Arc::new(ui::progress::FulfilView::new(
+                !cli.global.quiet,
+                &opts.group,
+            ));
+            let t = app::fulfil::run(&b, &opts, shutdown_on_signals(), view.clone()).await;
+            view.finish();
+            let t = t?;
             tracing::info!(
                 events = t.events,
                 new_order = t.new_order,
@@ -221,86 +288,97 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Orders(OrdersCommand::Ls(a)) => {
-            let filter = OrderFilter {
-                status: a
-                    .status
-                    .as_deref()
-                    .map(str::parse::<Status>)
-                    .transpose()
-                    .map_err(bad)?,
-                seller: a
-                    .seller
-                    .as_deref()
-                    .map(SellerId::parse)
-                    .transpose()
-                    .map_err(|e| bad(format!("--seller {e}")))?,
-                hub: a
-                    .hub
-                    .as_deref()
-                    .map(HubId::parse)
-                    .transpose()
-                    .map_err(|e| bad(format!("--hub {e}")))?,
-                job: a.job,
-                order_id: None,
-                since: a
-                    .since
-                    .as_deref()
-                    .map(|s| domain::timestamp::parse_since(s, time::OffsetDateTime::now_utc()))
-                    .transpose()
-                    .map_err(bad)?,
-                offset: 0,
-                limit: a.limit,
-            };
-            let orders = b.store.list_orders(&filter).await.map_err(AppError::from)?;
-            print(&ui::orders(fmt(a.output.output), &orders))?;
+            let filter = orders::parse_filter(filter_text(&a.filter), a.limit, 0)?;
+            let found = b.store.list_orders(&filter).await.map_err(AppError::from)?;
+            print(&ui::orders(fmt(a.output.output), &found))?;
             Ok(0)
         }
         Command::Orders(OrdersCommand::Show(a)) => {
-            let order_id = OrderId::parse(&a.order_id).map_err(|e| bad(format!("order id {e}")))?;
-            let seller = match a.seller {
-                Some(s) => SellerId::parse(&s).map_err(|e| bad(format!("--seller {e}")))?,
-                None => {
-                    let found = b
-                        .store
-                        .list_orders(&OrderFilter {
-                            order_id: Some(order_id.clone()),
-                            limit: 2,
-                            ..OrderFilter::default()
-                        })
-                        .await
-                        .map_err(AppError::from)?;
-                    match found.as_slice() {
-                        [one] => one.seller_id.clone(),
-                        [] => return Err(bad(format!("no order {order_id}"))),
-                        _ => {
-                            return Err(bad(format!(
-                                "several sellers have an order {order_id}: add --seller"
-                            )));
-                        }
-                    }
-                }
-            };
-            let key = OrderKey {
-                seller_id: seller,
-                order_id,
-            };
-            let order = b
-                .store
-                .get_order(&key)
-                .await
-                .map_err(AppError::from)?
-                .ok_or_else(|| {
-                    bad(format!(
-                        "no order {} of seller {}",
-                        key.order_id, key.seller_id
-                    ))
-                })?;
+            let order = orders::find(&b, &a.order_id, a.seller.as_deref()).await?;
             print(&ui::order(fmt(a.output.output), &order))?;
+            Ok(0)
+        }
+        Command::Orders(OrdersCommand::Retry(a)) => {
+            let filter = orders::parse_filter(filter_text(&a.filter), a.limit, 0)?;
+            let found = orders::on_hold(&b, &filter).await?;
+            if found.is_empty() {
+                tracing::info!("no on_hold order matches");
+                return Ok(0);
+            }
+            if found.len() > ASK_ABOVE && !a.yes {
+                let q = format!("Retry {} on_hold orders?", found.len());
+                if !ui::prompt::confirm(&q, "pass --yes to retry without asking").map_err(usage)? {
+                    tracing::info!("nothing retried");
+                    return Ok(0);
+                }
+            }
+            let n = orders::retry(&b, &found).await?;
+            tracing::info!(orders = n, "published again; `oms fulfil` will try them");
+            print(&format!("{n}\n"))?;
             Ok(0)
         }
         Command::Jobs(JobsCommand::Ls(a)) => {
             let jobs = b.store.list_jobs(a.limit).await.map_err(AppError::from)?;
             print(&ui::jobs(fmt(a.output.output), &jobs))?;
+            Ok(0)
+        }
+        Command::Jobs(JobsCommand::Rejects(a)) => {
+            let root = StorageRoot::open(&config.storage_root).ok();
+            let mut out = std::io::stdout();
+            let n = orders::write_rejects(&b, root.as_ref(), &a.job_id, &mut out).await?;
+            tracing::debug!(rejects = n, "rejects written");
+            Ok(0)
+        }
+        Command::Dlq(DlqCommand::Ls(a)) => {
+            let letters = b
+                .queue
+                .dead_letters(a.limit)
+                .await
+                .map_err(AppError::from)?;
+            print(&ui::dead_letters(fmt(a.output.output), &letters))?;
+            Ok(0)
+        }
+        Command::Dlq(DlqCommand::Redrive(a)) => {
+            let dead = b.queue.depth().await.map_err(AppError::from)?.dead;
+            if dead == 0 {
+                tracing::info!("the dead-letter queue is empty");
+                print("0\n")?;
+                return Ok(0);
+            }
+            if !a.yes {
+                let q = format!("Move {dead} dead-lettered messages back to the queue?");
+                if !ui::prompt::confirm(&q, "pass --yes to redrive without asking")
+                    .map_err(usage)?
+                {
+                    tracing::info!("nothing moved");
+                    return Ok(0);
+                }
+            }
+            let n = b.queue.redrive().await.map_err(AppError::from)?;
+            tracing::info!(messages = n, "moved back to the queue");
+            print(&format!("{n}\n"))?;
+            Ok(0)
+        }
+        Command::Dlq(DlqCommand::Purge(a)) => {
+            let dead = b.queue.depth().await.map_err(AppError::from)?.dead;
+            if dead == 0 {
+                tracing::info!("the dead-letter queue is empty");
+                print("0\n")?;
+                return Ok(0);
+            }
+            if !a.yes {
+                let q = format!("Delete {dead} dead-lettered messages for good?");
+                let expected = dead.to_string();
+                if !ui::prompt::confirm_typed(&q, &expected, "pass --yes to purge without asking")
+                    .map_err(usage)?
+                {
+                    tracing::info!("nothing deleted");
+                    return Ok(0);
+                }
+            }
+            let n = b.queue.purge_dead().await.map_err(AppError::from)?;
+            tracing::info!(messages = n, "deleted");
+            print(&format!("{n}\n"))?;
             Ok(0)
         }
         Command::Jobs(JobsCommand::Show(a)) => {
@@ -340,7 +418,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             tracing::info!("the API server stopped");
             Ok(0)
         }
-        Command::Inventory(_) | Command::Wms(_) => unreachable!("handled above"),
+        Command::Inventory(_) | Command::Wms(_) | Command::Doctor(_) => {
+            unreachable!("handled above")
+        }
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -42,6 +42,15 @@ pub struct QueueMessage {
     pub receive_count: u32,
 }
 
+/// A message in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeadLetter {
+    pub id: String,
+    pub body: String,
+    /// Receives before it was dead-lettered, where the queue knows.
+    pub receive_count: u32,
+}
+
 /// How many messages are where, as far as the queue knows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueDepth {
@@ -89,6 +98,25 @@ pub trait JobQueue: Send + Sync {
     /// # Errors
     /// [`QueueError::Unavailable`], [`QueueError::Other`].
     async fn depth(&self) -> Result<QueueDepth, QueueError>;
+
+    /// Up to `max` dead-lettered messages, oldest first, left where they are.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
+
+    /// Moves every dead-lettered message back to the queue (receive count reset);
+    /// returns how many moved.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn redrive(&self) -> Result<u64, QueueError>;
+
+    /// Deletes every dead-lettered message; returns how many were deleted.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`], [`QueueError::Other`].
+    async fn purge_dead(&self) -> Result<u64, QueueError>;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -312,6 +312,59 @@ impl KafkaBus {
     }
 }
 
+/// What [`KafkaBus::inspect`] read of the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KafkaInspection {
+    /// Brokers in the cluster's metadata.
+    pub brokers: usize,
+    /// Partitions of the topic; `None` when it does not exist.
+    pub partitions: Option<i32>,
+}
+
+impl KafkaBus {
+    /// Reads the cluster's metadata for the topic of `settings`, without creating it
+    /// (for `oms doctor`); waits at most `timeout` for a broker.
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] when no broker answers, [`BusError::Other`].
+    pub async fn inspect(
+        settings: &KafkaSettings,
+        timeout: Duration,
+    ) -> Result<KafkaInspection, BusError> {
+        let client: BaseConsumer<Logging> = base_config(settings)
+            .set("socket.timeout.ms", millis(timeout))
+            .set("allow.auto.create.topics", "false")
+            .create_with_context(Logging)
+            .map_err(|e| map_err("create metadata client", &e))?;
+        let topic = settings.topic.clone();
+        tokio::task::spawn_blocking(move || {
+            let md = client
+                .fetch_metadata(Some(&topic), timeout)
+                .map_err(|e| map_err("read cluster metadata", &e))?;
+            let partitions = match md.topics().iter().find(|t| t.name() == topic) {
+                None => None,
+                Some(t) => match t.error().map(RDKafkaErrorCode::from) {
+                    None => Some(
+                        i32::try_from(t.partitions().len())
+                            .map_err(|e| BusError::Other(e.to_string()))?,
+                    ),
+                    Some(RDKafkaErrorCode::UnknownTopicOrPartition) => None,
+                    Some(code) if is_unavailable(code) => {
+                        return Err(BusError::Unavailable(format!("topic {topic}: {code}")));
+                    }
+                    Some(code) => return Err(BusError::Other(format!("topic {topic}: {code}"))),
+                },
+            };
+            Ok(KafkaInspection {
+                brokers: md.brokers().len(),
+                partitions,
+            })
+        })
+        .await
+        .map_err(join_err)?
+    }
+}
+
 /// Creates the topic unless it exists, then waits until its partitions are known.
 async fn ensure_topic(settings: &KafkaSettings) -> Result<(), BusError> {
     let admin: AdminClient<Logging> = base_config(settings)

@@ -64,6 +64,110 @@ const TRANSIENT_CODES: &[i32] = &[
 /// How many keys go into one `$or` query.
 const KEYS_PER_QUERY: usize = 500;
 
+/// One index [`MongoStore::connect`] creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub collection: &'static str,
+    /// Fields and directions, in order.
+    pub fields: &'static [(&'static str, i32)],
+    pub unique: bool,
+}
+
+impl IndexSpec {
+    fn keys(&self) -> Document {
+        self.fields
+            .iter()
+            .map(|(f, d)| ((*f).to_owned(), Bson::Int32(*d)))
+            .collect()
+    }
+}
+
+impl fmt::Display for IndexSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(name, d)| {
+                if *d < 0 {
+                    format!("{name} desc")
+                } else {
+                    (*name).to_owned()
+                }
+            })
+            .collect();
+        write!(f, "{}({})", self.collection, fields.join(", "))?;
+        if self.unique {
+            f.write_str(" unique")?;
+        }
+        Ok(())
+    }
+}
+
+/// The indexes of the store: the unique key, one behind every `orders ls` filter, and
+/// those of both sorts.
+pub const INDEXES: &[IndexSpec] = &[
+    IndexSpec {
+        collection: ORDERS,
+        fields: &[("seller_id", 1), ("order_id", 1)],
+        unique: true,
+    },
+    IndexSpec {
+        collection: ORDERS,
+        fields: &[("status", 1), ("created_at", 1)],
+        unique: false,
+    },
+    IndexSpec {
+        collection: ORDERS,
+        fields: &[("job_id", 1)],
+        unique: false,
+    },
+    // Backs `since` and the listing order (created_at, seller_id, order_id).
+    IndexSpec {
+        collection: ORDERS,
+        fields: &[("created_at", 1), ("seller_id", 1), ("order_id", 1)],
+        unique: false,
+    },
+    IndexSpec {
+        collection: ORDERS,
+        fields: &[("items.hub_id", 1)],
+        unique: false,
+    },
+    IndexSpec {
+        collection: JOBS,
+        fields: &[("created_at", -1), ("_id", 1)],
+        unique: false,
+    },
+    IndexSpec {
+        collection: JOB_REJECTS,
+        fields: &[("job_id", 1), ("seq", 1)],
+        unique: false,
+    },
+];
+
+/// What [`MongoStore::inspect`] found missing (all empty: everything is there).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MongoInspection {
+    pub missing_collections: Vec<&'static str>,
+    pub missing_indexes: Vec<&'static IndexSpec>,
+    /// Indexes on the right fields that should be unique and are not.
+    pub not_unique: Vec<&'static IndexSpec>,
+}
+
+impl MongoInspection {
+    pub fn complete(&self) -> bool {
+        self.missing_collections.is_empty()
+            && self.missing_indexes.is_empty()
+            && self.not_unique.is_empty()
+    }
+}
+
+/// The fields and directions of an index's key document.
+fn index_fields(keys: &Document) -> Vec<(String, i64)> {
+    keys.iter()
+        .map(|(k, v)| (k.clone(), bson_int(v).unwrap_or(0)))
+        .collect()
+}
+
 /// The MongoDB adapter. Cloning shares the client (and its connection pool).
 #[derive(Debug, Clone)]
 pub struct MongoStore {
@@ -521,31 +625,101 @@ impl MongoStore {
     }
 
     async fn create_indexes(&self) -> Result<(), StoreError> {
-        let index = |keys: Document| IndexModel::builder().keys(keys).build();
-        let unique = IndexModel::builder()
-            .keys(doc! { "seller_id": 1, "order_id": 1 })
-            .options(IndexOptions::builder().unique(true).build())
-            .build();
-        self.orders
-            .create_indexes([
-                unique,
-                index(doc! { "status": 1, "created_at": 1 }),
-                index(doc! { "job_id": 1 }),
-                // Backs `since` and the listing order (created_at, seller_id, order_id).
-                index(doc! { "created_at": 1, "seller_id": 1, "order_id": 1 }),
-                index(doc! { "items.hub_id": 1 }),
-            ])
-            .await
-            .map_err(|e| self.map("create indexes of orders", &e))?;
-        self.jobs
-            .create_indexes([index(doc! { "created_at": -1, "_id": 1 })])
-            .await
-            .map_err(|e| self.map("create indexes of jobs", &e))?;
-        self.rejects
-            .create_indexes([index(doc! { "job_id": 1, "seq": 1 })])
-            .await
-            .map_err(|e| self.map("create indexes of job_rejects", &e))?;
+        for (name, collection) in [
+            (ORDERS, &self.orders),
+            (JOBS, &self.jobs),
+            (JOB_REJECTS, &self.rejects),
+        ] {
+            let models = INDEXES.iter().filter(|i| i.collection == name).map(|i| {
+                IndexModel::builder()
+                    .keys(i.keys())
+                    .options(
+                        i.unique
+                            .then(|| IndexOptions::builder().unique(true).build()),
+                    )
+                    .build()
+            });
+            collection
+                .create_indexes(models)
+                .await
+                .map_err(|e| self.map(&format!("create indexes of {name}"), &e))?;
+        }
         Ok(())
+    }
+
+    /// Reads, without changing anything, whether the server answers and which of the
+    /// collections and indexes [`MongoStore::connect`] creates are there (for
+    /// `oms doctor`). Waits at most `timeout` for a server.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when no server answers, [`StoreError::Other`].
+    pub async fn inspect(
+        uri: &str,
+        database: &str,
+        timeout: std::time::Duration,
+    ) -> Result<MongoInspection, StoreError> {
+        let redact = Redact::from_uri(uri);
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| redact.map("MongoDB connection string", &e))?;
+        options
+            .app_name
+            .get_or_insert_with(|| "oms-doctor".to_owned());
+        options.server_selection_timeout = Some(timeout);
+        options.connect_timeout = Some(timeout);
+        let client = Client::with_options(options).map_err(|e| redact.map("MongoDB client", &e))?;
+        let db = client.database(database);
+        db.run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|e| redact.map("ping", &e))?;
+        let names = db
+            .list_collection_names()
+            .await
+            .map_err(|e| redact.map("list collections", &e))?;
+        let mut found = MongoInspection::default();
+        for name in [ORDERS, JOBS, JOB_REJECTS] {
+            if !names.iter().any(|n| n == name) {
+                found.missing_collections.push(name);
+                found
+                    .missing_indexes
+                    .extend(INDEXES.iter().filter(|i| i.collection == name));
+                continue;
+            }
+            let mut cursor = db
+                .collection::<Document>(name)
+                .list_indexes()
+                .await
+                .map_err(|e| redact.map(&format!("list indexes of {name}"), &e))?;
+            let mut present = Vec::new();
+            while cursor
+                .advance()
+                .await
+                .map_err(|e| redact.map(&format!("list indexes of {name}"), &e))?
+            {
+                let model = cursor
+                    .deserialize_current()
+                    .map_err(|e| redact.map(&format!("list indexes of {name}"), &e))?;
+                let unique = model
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.unique)
+                    .unwrap_or(false);
+                present.push((index_fields(&model.keys), unique));
+            }
+            for want in INDEXES.iter().filter(|i| i.collection == name) {
+                let fields: Vec<(String, i64)> = want
+                    .fields
+                    .iter()
+                    .map(|(f, d)| ((*f).to_owned(), i64::from(*d)))
+                    .collect();
+                match present.iter().find(|(p, _)| *p == fields) {
+                    Some((_, unique)) if *unique || !want.unique => {}
+                    Some(_) => found.not_unique.push(want),
+                    None => found.missing_indexes.push(want),
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn map(&self, what: &str, e: &DriverError) -> StoreError {

@@ -11,6 +11,17 @@
 //!   times. On an existing queue without a redrive policy the adapter does it: such a
 //!   message is copied to `<name>-dlq` (created when missing) and deleted from the queue
 //!   instead of being returned.
+//! - The dead-letter queue can be listed, redriven and purged. SQS has no "peek":
+//!   `dead_letters` receives from it with a short visibility timeout, collects up to
+//!   `max` distinct messages and makes them visible again at once (a crash in between
+//!   hides them for a few seconds at most); it sees at most what SQS hands out, sorted
+//!   by sent time. `redrive` receives, sends each body to the queue (a new message,
+//!   receive count 0), then deletes it from the dead-letter queue, until it is empty: a
+//!   crash in between may leave a copy in both, which ingest tolerates. `purge_dead`
+//!   receives and deletes (`PurgeQueue` is refused more than once a minute and tells
+//!   no count). A message the adapter dead-letters itself carries its receives in the
+//!   message attribute `oms-receives`; one moved by SQS had the redrive policy's
+//!   `maxReceiveCount`.
 //! - Receipts: SQS may accept a receipt handle of an earlier delivery (`DeleteMessage`
 //!   succeeds, and emulators even act on it). So the adapter remembers, for the receipts
 //!   it handed out, until when each holds its message by its own clock; a receipt whose
@@ -21,15 +32,19 @@
 //! No SDK type crosses the port: errors become [`QueueError`] (network, timeouts, 5xx
 //! and throttling are `Unavailable`; invalid or expired receipts are `LostReceipt`).
 
-use crate::ports::{JobQueue, QueueDepth, QueueError, QueueMessage};
+use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::Region;
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use std::collections::HashMap;
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
+};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +80,17 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 const CALL_TIMEOUT: Duration = Duration::from_secs(25);
 /// Retention of a dead-letter queue created here (the SQS maximum, 14 days).
 const DLQ_RETENTION_SECS: &str = "1209600";
+/// Visibility of a dead letter received to be listed (made visible again right after).
+const LIST_VISIBILITY_SECS: i32 = 5;
+/// Visibility of a dead letter received to be redriven or purged.
+const TAKE_VISIBILITY_SECS: i32 = 30;
+/// Long-poll wait on the dead-letter queue: with a wait SQS asks all its servers, so an
+/// empty answer means empty (a short poll only samples some).
+const DLQ_WAIT_SECS: u64 = 1;
+/// Most entries of one SQS batch call (and messages of one receive).
+const BATCH: usize = 10;
+/// Message attribute of a message the adapter dead-lettered itself: its receives.
+const RECEIVES_ATTRIBUTE: &str = "oms-receives";
 
 /// The SQS adapter. Clones share one client and one receipt book.
 #[derive(Debug, Clone)]
@@ -84,6 +110,8 @@ struct Inner {
     max_receives: u32,
     /// Whether SQS moves dead letters itself (the queue has a redrive policy).
     redrive: bool,
+    /// The redrive policy's `maxReceiveCount`: the receives of a message SQS moved.
+    policy_receives: Option<u32>,
     /// The dead-letter queue: its name, owner account, and URL once known.
     dlq: DeadLetterQueue,
     /// Until when each receipt this client handed out holds its message.
@@ -240,6 +268,9 @@ enum Op {
     Release,
     Depth,
     DeadLetter,
+    ListDead,
+    Redrive,
+    PurgeDead,
 }
 
 impl Op {
@@ -253,6 +284,9 @@ impl Op {
             Op::Release => "release",
             Op::Depth => "depth",
             Op::DeadLetter => "dead-lettering",
+            Op::ListDead => "dead-letter listing",
+            Op::Redrive => "redrive",
+            Op::PurgeDead => "dead-letter purge",
         }
     }
 
@@ -428,6 +462,104 @@ fn dlq_of_redrive_policy(policy: &str) -> Option<(String, Option<String>)> {
     Some((name, account))
 }
 
+/// A redrive policy's `maxReceiveCount` (a string or a number).
+fn max_receives_of_redrive_policy(policy: &str) -> Option<u32> {
+    let v: serde_json::Value = serde_json::from_str(policy).ok()?;
+    match v.get("maxReceiveCount")? {
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        n => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+    }
+}
+
+/// One message received from the dead-letter queue.
+#[derive(Debug)]
+struct Taken {
+    id: String,
+    receipt: String,
+    body: String,
+    /// Epoch milliseconds SQS says it was sent (0 when not told).
+    sent_ms: u64,
+    /// The `oms-receives` attribute, when the adapter dead-lettered it.
+    receives: Option<u32>,
+}
+
+impl Taken {
+    fn of(m: Message) -> Result<Self, QueueError> {
+        let sent_ms = m
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        let receives = m
+            .message_attributes
+            .as_ref()
+            .and_then(|a| a.get(RECEIVES_ATTRIBUTE))
+            .and_then(|v| v.string_value())
+            .and_then(|v| v.trim().parse().ok());
+        let (Some(id), Some(receipt)) = (m.message_id, m.receipt_handle) else {
+            return Err(QueueError::Other(
+                "SQS returned a message without id or receipt handle".into(),
+            ));
+        };
+        Ok(Self {
+            id,
+            receipt,
+            body: m.body.unwrap_or_default(),
+            sent_ms,
+            receives,
+        })
+    }
+}
+
+/// The first failure of a batch call's failed entries, for messages.
+fn first_failure(failed: &[aws_sdk_sqs::types::BatchResultErrorEntry]) -> String {
+    failed.first().map_or_else(String::new, |f| {
+        format!("{} {}", short_code(f.code()), f.message().unwrap_or(""))
+            .trim()
+            .to_owned()
+    })
+}
+
+/// What one `SendMessageBatch` may carry in all (the SQS limit is the message size
+/// limit, 256 KiB on older queues, for the whole batch).
+const BATCH_BYTES: usize = 256 * 1024;
+
+/// Dead letters in groups that one `SendMessageBatch` takes: at most [`BATCH`]
+/// messages and [`BATCH_BYTES`] of bodies (a larger body goes alone).
+fn send_groups<'a>(taken: &[&'a Taken]) -> Vec<Vec<&'a Taken>> {
+    let mut groups: Vec<Vec<&Taken>> = Vec::new();
+    let mut bytes = 0;
+    for &t in taken {
+        let size = t.body.len();
+        match groups.last_mut() {
+            Some(g) if g.len() < BATCH && bytes + size <= BATCH_BYTES => {
+                g.push(t);
+                bytes += size;
+            }
+            _ => {
+                groups.push(vec![t]);
+                bytes = size;
+            }
+        }
+    }
+    groups
+}
+
+/// An error that stopped a redrive or purge, saying how far it got.
+fn after_progress(e: QueueError, what: &str, done: u64) -> QueueError {
+    if done == 0 {
+        return e;
+    }
+    match e {
+        QueueError::Unavailable(m) => {
+            QueueError::Unavailable(format!("{m} (after {done} messages {what})"))
+        }
+        QueueError::Other(m) => QueueError::Other(format!("{m} (after {done} messages {what})")),
+        QueueError::LostReceipt => QueueError::LostReceipt,
+    }
+}
+
 impl SqsQueue {
     /// Connects (standard AWS chain for region and credentials) and makes sure the
     /// queue exists.
@@ -549,6 +681,7 @@ impl SqsQueue {
         let redrive = attrs
             .get(&QueueAttributeName::RedrivePolicy)
             .filter(|p| !p.trim().is_empty());
+        let policy_receives = redrive.and_then(|p| max_receives_of_redrive_policy(p));
         let dlq = match redrive.and_then(|p| dlq_of_redrive_policy(p)) {
             Some((name, owner)) => DeadLetterQueue {
                 name,
@@ -572,6 +705,7 @@ impl SqsQueue {
                 visibility_secs: visibility,
                 max_receives: settings.max_receives,
                 redrive: redrive.is_some(),
+                policy_receives,
                 dlq,
                 receipts: Mutex::new(ReceiptBook {
                     holds: HashMap::new(),
@@ -661,11 +795,18 @@ impl SqsQueue {
             .dlq_url(true)
             .await?
             .ok_or_else(|| QueueError::Other(format!("no dead-letter queue {}", inner.dlq.name)))?;
+        // The receive that found it too often received was not a delivery.
+        let receives = MessageAttributeValue::builder()
+            .data_type("Number")
+            .string_value(count.saturating_sub(1).to_string())
+            .build()
+            .map_err(|e| QueueError::Other(format!("SQS dead-lettering: {e}")))?;
         inner
             .client
             .send_message()
             .queue_url(&dlq_url)
             .message_body(body)
+            .message_attributes(RECEIVES_ATTRIBUTE, receives)
             .send()
             .await
             .map_err(|e| map_err(Op::DeadLetter, &inner.dlq.name, &e))?;
@@ -692,6 +833,169 @@ impl SqsQueue {
                 Ok(())
             }
         }
+    }
+
+    /// Receives up to `max` (at most 10) messages from the dead-letter queue at `url`,
+    /// invisible for `visibility` seconds, waiting [`DLQ_WAIT_SECS`] when there are none.
+    async fn take_dead(
+        &self,
+        url: &str,
+        max: usize,
+        visibility: i32,
+        op: Op,
+    ) -> Result<Vec<Taken>, QueueError> {
+        let inner = &self.inner;
+        let out = inner
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(as_i32(max.clamp(1, BATCH) as u64))
+            .wait_time_seconds(as_i32(DLQ_WAIT_SECS))
+            .visibility_timeout(visibility)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+            .message_attribute_names(RECEIVES_ATTRIBUTE)
+            .customize()
+            .config_override(
+                aws_sdk_sqs::config::Builder::default()
+                    .timeout_config(timeouts(Duration::from_secs(DLQ_WAIT_SECS))),
+            )
+            .send()
+            .await
+            .map_err(|e| map_err(op, &inner.dlq.name, &e))?;
+        out.messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(Taken::of)
+            .collect()
+    }
+
+    /// Makes dead letters visible again now (best effort: they come back by themselves
+    /// when their visibility runs out).
+    async fn show_again(&self, url: &str, receipts: &[&str]) {
+        let inner = &self.inner;
+        for chunk in receipts.chunks(BATCH) {
+            let entries: Result<Vec<_>, _> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*r)
+                        .visibility_timeout(0)
+                        .build()
+                })
+                .collect();
+            let entries = match entries {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!("cannot make dead letters visible again: {e}");
+                    continue;
+                }
+            };
+            match inner
+                .client
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+            {
+                Ok(out) if out.failed.is_empty() => {}
+                Ok(out) => tracing::warn!(
+                    messages = out.failed.len(),
+                    "dead letters stay hidden until their visibility runs out: {}",
+                    first_failure(&out.failed)
+                ),
+                Err(e) => tracing::warn!(
+                    "dead letters stay hidden until their visibility runs out: {}",
+                    map_err(Op::ListDead, &inner.dlq.name, &e)
+                ),
+            }
+        }
+    }
+
+    /// Deletes `taken` from the dead-letter queue at `url`; gives the ids deleted and
+    /// the first failure, if any.
+    async fn delete_dead(
+        &self,
+        url: &str,
+        taken: &[&Taken],
+        op: Op,
+    ) -> Result<(Vec<String>, Option<String>), QueueError> {
+        let inner = &self.inner;
+        let mut deleted = Vec::new();
+        let mut failure = None;
+        for chunk in taken.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(&t.receipt)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| QueueError::Other(format!("SQS {}: {e}", op.name())))?;
+            let out = inner
+                .client
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| map_err(op, &inner.dlq.name, &e))?;
+            for ok in &out.successful {
+                if let Some(t) = ok.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                    deleted.push(t.id.clone());
+                }
+            }
+            if !out.failed.is_empty() && failure.is_none() {
+                failure = Some(first_failure(&out.failed));
+            }
+        }
+        Ok((deleted, failure))
+    }
+
+    /// Sends the bodies of `group` (one batch) to the queue; gives those sent and
+    /// those refused with the reason.
+    async fn send_back<'a>(
+        &self,
+        group: &[&'a Taken],
+    ) -> Result<(Vec<&'a Taken>, Vec<(&'a Taken, String)>), QueueError> {
+        let inner = &self.inner;
+        let entries = group
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(&t.body)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| QueueError::Other(format!("SQS redrive: {e}")))?;
+        let out = inner
+            .client
+            .send_message_batch()
+            .queue_url(&inner.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| map_err(Op::Redrive, &inner.name, &e))?;
+        let of = |id: &str| id.parse::<usize>().ok().and_then(|i| group.get(i)).copied();
+        let ok = out.successful.iter().filter_map(|e| of(&e.id)).collect();
+        let refused = out
+            .failed
+            .iter()
+            .filter_map(|f| of(&f.id).map(|t| (t, first_failure(std::slice::from_ref(f)))))
+            .collect();
+        Ok((ok, refused))
+    }
+
+    /// The receives of a dead letter before it was dead-lettered, where known (else 0).
+    fn receives_of(&self, t: &Taken) -> u32 {
+        t.receives.or(self.inner.policy_receives).unwrap_or(0)
     }
 
     /// Changes the visibility of `msg` to `secs` from now.
@@ -870,6 +1174,170 @@ impl JobQueue for SqsQueue {
             dead,
         })
     }
+
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(url) = self.dlq_url(false).await? else {
+            return Ok(Vec::new());
+        };
+        // Message id -> the latest delivery (a message whose short visibility ran out
+        // during the listing comes again with a new receipt).
+        let mut seen: HashMap<String, Taken> = HashMap::new();
+        let listed: Result<(), QueueError> = async {
+            while seen.len() < max {
+                let batch = self
+                    .take_dead(&url, max - seen.len(), LIST_VISIBILITY_SECS, Op::ListDead)
+                    .await?;
+                let mut new = 0;
+                for t in batch {
+                    if !seen.contains_key(&t.id) {
+                        new += 1;
+                    }
+                    seen.insert(t.id.clone(), t);
+                }
+                if new == 0 {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        let receipts: Vec<&str> = seen.values().map(|t| t.receipt.as_str()).collect();
+        self.show_again(&url, &receipts).await;
+        listed?;
+        let mut letters: Vec<&Taken> = seen.values().collect();
+        letters.sort_by(|a, b| (a.sent_ms, &a.id).cmp(&(b.sent_ms, &b.id)));
+        Ok(letters
+            .into_iter()
+            .take(max)
+            .map(|t| DeadLetter {
+                id: t.id.clone(),
+                body: t.body.clone(),
+                receive_count: self.receives_of(t),
+            })
+            .collect())
+    }
+
+    async fn redrive(&self) -> Result<u64, QueueError> {
+        let inner = &self.inner;
+        let Some(url) = self.dlq_url(false).await? else {
+            return Ok(0);
+        };
+        let mut moved: u64 = 0;
+        // Sent back but not (yet) deleted here: if they come again, only delete them.
+        let mut sent: HashSet<String> = HashSet::new();
+        // Could not be sent back, by id: the reason.
+        let mut failed: HashMap<String, String> = HashMap::new();
+        let result: Result<(), QueueError> = async {
+            loop {
+                let batch = self
+                    .take_dead(&url, BATCH, TAKE_VISIBILITY_SECS, Op::Redrive)
+                    .await?;
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let (mut done, fresh): (Vec<&Taken>, Vec<&Taken>) =
+                    batch.iter().partition(|t| sent.contains(&t.id));
+                let mut stopped = None;
+                for group in send_groups(&fresh) {
+                    if stopped.is_some() {
+                        // Not sent: visible again in the dead-letter queue at once.
+                        let receipts: Vec<&str> =
+                            group.iter().map(|t| t.receipt.as_str()).collect();
+                        self.show_again(&url, &receipts).await;
+                        continue;
+                    }
+                    match self.send_back(&group).await {
+                        Ok((ok, refused)) => {
+                            for t in ok {
+                                sent.insert(t.id.clone());
+                                failed.remove(&t.id);
+                                moved += 1;
+                                done.push(t);
+                            }
+                            // Left hidden for now; they come back to the dead-letter queue.
+                            for (t, why) in refused {
+                                failed.insert(t.id.clone(), why);
+                            }
+                        }
+                        Err(e) => {
+                            let receipts: Vec<&str> =
+                                group.iter().map(|t| t.receipt.as_str()).collect();
+                            self.show_again(&url, &receipts).await;
+                            stopped = Some(e);
+                        }
+                    }
+                }
+                // What was sent leaves the dead-letter queue, even when a later send failed.
+                let (deleted, failure) = self.delete_dead(&url, &done, Op::Redrive).await?;
+                for id in &deleted {
+                    sent.remove(id);
+                }
+                if let Some(why) = failure {
+                    tracing::warn!(
+                        "sent back to the queue but not deleted from the dead-letter queue \
+                         (it may be delivered twice): {why}"
+                    );
+                }
+                if let Some(e) = stopped {
+                    return Err(e);
+                }
+            }
+        }
+        .await;
+        if moved > 0 {
+            tracing::info!(messages = moved, queue = %inner.name, dead_letters = %inner.dlq.name, "dead-lettered messages moved back to the queue");
+        }
+        result.map_err(|e| after_progress(e, "moved back to the queue", moved))?;
+        if let Some(why) = failed.values().next() {
+            return Err(QueueError::Other(format!(
+                "SQS redrive: moved {moved} messages back to {}, but {} could not be sent: {why}",
+                inner.name,
+                failed.len()
+            )));
+        }
+        Ok(moved)
+    }
+
+    async fn purge_dead(&self) -> Result<u64, QueueError> {
+        let inner = &self.inner;
+        let Some(url) = self.dlq_url(false).await? else {
+            return Ok(0);
+        };
+        let mut deleted: HashSet<String> = HashSet::new();
+        let mut failure = None;
+        let result: Result<(), QueueError> = async {
+            loop {
+                let batch = self
+                    .take_dead(&url, BATCH, TAKE_VISIBILITY_SECS, Op::PurgeDead)
+                    .await?;
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let taken: Vec<&Taken> = batch.iter().collect();
+                let (ids, why) = self.delete_dead(&url, &taken, Op::PurgeDead).await?;
+                deleted.extend(ids);
+                if failure.is_none() {
+                    failure = why;
+                }
+            }
+        }
+        .await;
+        let n = deleted.len() as u64;
+        if n > 0 {
+            tracing::info!(messages = n, dead_letters = %inner.dlq.name, "dead-lettered messages deleted");
+        }
+        result.map_err(|e| after_progress(e, "deleted", n))?;
+        if let Some(why) = failure {
+            return Err(QueueError::Other(format!(
+                "SQS dead-letter purge: deleted {n} messages from {}, but not all: {why}",
+                inner.dlq.name
+            )));
+        }
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -943,6 +1411,39 @@ mod tests {
         );
         assert_eq!(dlq_of_redrive_policy("{}"), None);
         assert_eq!(dlq_of_redrive_policy("not json"), None);
+        assert_eq!(max_receives_of_redrive_policy(p), Some(5));
+        assert_eq!(
+            max_receives_of_redrive_policy(r#"{"maxReceiveCount":3}"#),
+            Some(3)
+        );
+        assert_eq!(max_receives_of_redrive_policy("{}"), None);
+    }
+
+    #[test]
+    fn redriven_bodies_are_sent_in_batches_sqs_accepts() {
+        let taken = |len: usize| Taken {
+            id: "m".into(),
+            receipt: "r".into(),
+            body: "x".repeat(len),
+            sent_ms: 0,
+            receives: None,
+        };
+        let small: Vec<Taken> = (0..23).map(|_| taken(100)).collect();
+        let refs: Vec<&Taken> = small.iter().collect();
+        let sizes: Vec<usize> = send_groups(&refs).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+        let big: Vec<Taken> = [100_000, 100_000, 100_000, BATCH_BYTES + 1, 10]
+            .into_iter()
+            .map(taken)
+            .collect();
+        let refs: Vec<&Taken> = big.iter().collect();
+        let sizes: Vec<usize> = send_groups(&refs).iter().map(Vec::len).collect();
+        assert_eq!(
+            sizes,
+            [2, 1, 1, 1],
+            "at most BATCH_BYTES a batch; a larger body alone"
+        );
+        assert!(send_groups(&[]).is_empty());
     }
 
     #[test]

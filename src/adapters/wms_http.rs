@@ -167,6 +167,20 @@ impl HttpWarehouse {
         }
     }
 
+    /// Whether the warehouse offers the batch `reserve` endpoint (for `oms doctor`).
+    /// Asks with a body no warehouse can act on (`{}`): a warehouse with the endpoint
+    /// refuses it (400, 422), one without it answers 404 or 405. Nothing is reserved.
+    ///
+    /// # Errors
+    /// [`WmsError::Unavailable`] on a timeout, a refused connection or a 5xx.
+    pub async fn offers_batch_reserve(&self) -> Result<bool, WmsError> {
+        let (status, _) = self.post(RESERVE, &serde_json::json!({})).await?;
+        Ok(!matches!(
+            status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        ))
+    }
+
     /// The original contract: item by item. Not all-or-nothing and not idempotent.
     async fn reserve_items(&self, items: &[OrderItem]) -> Result<Reservation, WmsError> {
         for it in items {

@@ -9,6 +9,7 @@ use super::{AppError, Backends, Shutdown};
 use crate::domain::{OrderEvent, OrderKey, Outcome, Status};
 use crate::ports::{BusError, Consumer, Delivered, Reservation};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Events per batch when the store or the warehouse is remote: each event is then a
@@ -50,14 +51,69 @@ pub struct FulfilTotals {
     pub skipped: u64,
 }
 
-/// Runs the consumer until shutdown (or, with `drain`, until the group has no lag).
+/// What `fulfil` tells whoever watches it: a live pane on a terminal, periodic log
+/// lines elsewhere. Every hook has a no-op default; hooks must be quick.
+pub trait FulfilObserver: Send + Sync {
+    /// A batch is committed: its own counts, and the totals since the start.
+    fn batch_done(&self, _batch: &FulfilTotals, _totals: &FulfilTotals) {}
+    /// A poll came back empty.
+    fn idle(&self) {}
+    /// The group's lag (events not yet committed), measured every
+    /// [`FulfilObserver::lag_every`] and while draining.
+    fn lag(&self, _lag: u64) {}
+    /// A failure that the consumer survives (a poll, a batch to be tried again).
+    fn error(&self, _what: &str) {}
+    /// How often to measure the group's lag (on a task of its own, so the consumer
+    /// never waits for it); `None`: never.
+    fn lag_every(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// An observer that wants to know nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl FulfilObserver for NoObserver {}
+
+/// Runs the consumer until shutdown (or, with `drain`, until the group has no lag),
+/// telling `observer` what it does.
 ///
 /// # Errors
 /// When the bus cannot be joined at all.
 pub async fn run(
     b: &Backends,
     opts: &FulfilOptions,
+    shutdown: Shutdown,
+    observer: Arc<dyn FulfilObserver>,
+) -> Result<FulfilTotals, AppError> {
+    let lag_watch = observer.lag_every().map(|every| {
+        let (bus, group, observer) = (
+            Arc::clone(&b.bus),
+            opts.group.clone(),
+            Arc::clone(&observer),
+        );
+        tokio::spawn(async move {
+            loop {
+                if let Ok(n) = bus.lag(&group).await {
+                    observer.lag(n);
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    });
+    let r = consume(b, opts, shutdown, observer.as_ref()).await;
+    if let Some(w) = lag_watch {
+        w.abort();
+    }
+    r
+}
+
+async fn consume(
+    b: &Backends,
+    opts: &FulfilOptions,
     mut shutdown: Shutdown,
+    observer: &dyn FulfilObserver,
 ) -> Result<FulfilTotals, AppError> {
     let mut consumer = b.bus.subscribe(&opts.group).await?;
     let mut totals = FulfilTotals::default();
@@ -73,6 +129,7 @@ pub async fn run(
         let batch = match polled {
             Ok(batch) => batch,
             Err(e) => {
+                observer.error(&format!("poll failed: {e}"));
                 tracing::warn!("poll failed: {e}; retrying in {backoff:?}");
                 if shutdown.sleep(backoff).await {
                     break;
@@ -82,8 +139,13 @@ pub async fn run(
             }
         };
         if batch.is_empty() {
+            observer.idle();
             if opts.drain {
-                match b.bus.lag(&opts.group).await {
+                let lag = b.bus.lag(&opts.group).await;
+                if let Ok(n) = lag {
+                    observer.lag(n);
+                }
+                match lag {
                     Ok(0) => break,
                     Ok(n) => tracing::debug!(lag = n, "draining: waiting for the rest of the log"),
                     Err(e) => tracing::warn!("cannot read the lag: {e}"),
@@ -100,6 +162,7 @@ pub async fn run(
                     totals.on_hold += t.on_hold;
                     totals.skipped += t.skipped;
                     backoff = Duration::from_millis(200);
+                    observer.batch_done(&t, &totals);
                     tracing::debug!(
                         events = t.events,
                         new_order = t.new_order,
@@ -116,6 +179,7 @@ pub async fn run(
                     break;
                 }
                 Err(Failure::Retry(e)) => {
+                    observer.error(&format!("batch not done: {e}"));
                     tracing::warn!("batch not done: {e}; retrying in {backoff:?}");
                     if shutdown.sleep(backoff).await {
                         break;

@@ -10,11 +10,13 @@ use crate::domain::{
     BulkOrderRequest, HubId, Job, JobCounts, JobState, OrderEvent, ParsedFile, SellerId, SkuId,
     parse_orders_until, timestamp,
 };
-use crate::ports::{Event, Inserted, JobReport, QueueMessage, Validation, WmsError};
+use crate::ports::{Event, Inserted, JobReport, QueueDepth, QueueMessage, Validation, WmsError};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -60,6 +62,46 @@ pub struct IngestTotals {
     pub orders_duplicate: u64,
 }
 
+/// What `ingest` tells whoever watches it: a live pane on a terminal, periodic log
+/// lines elsewhere. Every hook has a no-op default. Hooks are called from the
+/// consumer's tasks and from the thread that parses a file, so they must be quick and
+/// must not block.
+pub trait IngestObserver: Send + Sync {
+    /// A message's file is about to be read: its job, its path as submitted, and its
+    /// size when known.
+    fn file_started(&self, _job_id: &str, _path: &str, _bytes: Option<u64>) {}
+    /// Rows parsed so far and bytes read so far; called every few thousand rows.
+    fn rows_read(&self, _job_id: &str, _rows: u64, _bytes: u64) {}
+    /// The whole file is parsed: its rows, and the distinct (hub, sku) pairs the
+    /// warehouse is now asked about.
+    fn file_parsed(&self, _job_id: &str, _rows: u64, _pairs: u64) {}
+    /// The warehouse answered: orders about to be stored, orders rejected.
+    fn file_checked(&self, _job_id: &str, _orders: u64, _rejected: u64) {}
+    /// Orders stored (or found stored) so far; called after each chunk.
+    fn orders_stored(&self, _job_id: &str, _stored: u64) {}
+    /// The job is recorded, done or failed for good, and its message acknowledged.
+    fn file_finished(&self, _report: &JobReport) {}
+    /// A message was left for redelivery (its job when known, and why).
+    fn left_for_redelivery(&self, _job_id: Option<&str>, _why: &str) {}
+    /// A receive came back empty; the queue's depth when it is known.
+    fn idle(&self, _depth: Option<QueueDepth>) {}
+    /// The queue's depth, measured every [`IngestObserver::depth_every`].
+    fn queue_depth(&self, _depth: QueueDepth) {}
+    /// A failure that the consumer survives (a receive, an acknowledgement).
+    fn error(&self, _what: &str) {}
+    /// How often to measure the queue's depth (on a task of its own, so the consumer
+    /// never waits for it); `None`: never.
+    fn depth_every(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// An observer that wants to know nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl IngestObserver for NoObserver {}
+
 /// What became of one message.
 #[derive(Debug)]
 enum Handled {
@@ -71,7 +113,8 @@ enum Handled {
     Interrupted,
 }
 
-/// Runs the consumer until shutdown (or, with `drain`, until the queue is empty).
+/// Runs the consumer until shutdown (or, with `drain`, until the queue is empty),
+/// telling `observer` what it does.
 ///
 /// # Errors
 /// Only when the queue itself keeps failing at start; per-message failures are logged
@@ -80,7 +123,33 @@ pub async fn run(
     b: &Backends,
     root: &StorageRoot,
     opts: IngestOptions,
+    shutdown: Shutdown,
+    observer: Arc<dyn IngestObserver>,
+) -> Result<IngestTotals, AppError> {
+    let depth_watch = observer.depth_every().map(|every| {
+        let (queue, observer) = (Arc::clone(&b.queue), Arc::clone(&observer));
+        tokio::spawn(async move {
+            loop {
+                if let Ok(d) = queue.depth().await {
+                    observer.queue_depth(d);
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    });
+    let r = consume(b, root, opts, shutdown, &observer).await;
+    if let Some(w) = depth_watch {
+        w.abort();
+    }
+    r
+}
+
+async fn consume(
+    b: &Backends,
+    root: &StorageRoot,
+    opts: IngestOptions,
     mut shutdown: Shutdown,
+    observer: &Arc<dyn IngestObserver>,
 ) -> Result<IngestTotals, AppError> {
     let mut totals = IngestTotals::default();
     let mut idle_backoff = Duration::from_millis(200);
@@ -97,6 +166,7 @@ pub async fn run(
             Ok(None) => {
                 if opts.drain {
                     let d = b.queue.depth().await?;
+                    observer.idle(Some(d));
                     if d.visible == 0 && d.in_flight == 0 {
                         break;
                     }
@@ -104,10 +174,13 @@ pub async fn run(
                         in_flight = d.in_flight,
                         "draining: waiting for in-flight messages"
                     );
+                } else {
+                    observer.idle(None);
                 }
                 continue;
             }
             Err(e) => {
+                observer.error(&format!("receive failed: {e}"));
                 tracing::warn!("receive failed: {e}; retrying in {idle_backoff:?}");
                 if shutdown.sleep(idle_backoff).await {
                     break;
@@ -119,11 +192,18 @@ pub async fn run(
         idle_backoff = Duration::from_millis(200);
         totals.messages += 1;
         let keeper = keep_invisible(b, &msg, opts.visibility);
-        let handled = handle(b, root, &msg, opts, shutdown.clone()).await;
+        let cx = Ctx {
+            b,
+            root,
+            opts,
+            observer,
+        };
+        let (job, handled) = handle(cx, &msg, shutdown.clone()).await;
         keeper.abort();
         match handled {
             Handled::Recorded(report) => {
                 if let Err(e) = b.queue.ack(&msg).await {
+                    observer.error(&format!("job {}: acknowledge failed: {e}", report.job_id));
                     tracing::warn!(job = %report.job_id, "acknowledge failed ({e}); the message will be redelivered and change nothing");
                 }
                 totals.rows += report.counts.rows;
@@ -145,14 +225,17 @@ pub async fn run(
                     totals.jobs_failed += 1;
                     tracing::warn!(job = %report.job_id, error = report.error.as_deref().unwrap_or(""), "job failed");
                 }
+                observer.file_finished(&report);
             }
             Handled::Leave(why) => {
                 totals.left_for_redelivery += 1;
+                observer.left_for_redelivery(job.as_deref(), &why);
                 tracing::warn!(message = %msg.id, receives = msg.receive_count, "left for redelivery: {why}");
             }
             Handled::Interrupted => {
                 totals.left_for_redelivery += 1;
                 let _ = b.queue.release(&msg).await;
+                observer.left_for_redelivery(job.as_deref(), "shutdown: released for redelivery");
                 tracing::info!(message = %msg.id, "shutdown: message released for redelivery");
                 break;
             }
@@ -189,13 +272,29 @@ fn failed(job_id: &str, why: String) -> Handled {
     })
 }
 
-async fn handle(
-    b: &Backends,
-    root: &StorageRoot,
-    msg: &QueueMessage,
+/// What every message is handled with.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    b: &'a Backends,
+    root: &'a StorageRoot,
     opts: IngestOptions,
+    observer: &'a Arc<dyn IngestObserver>,
+}
+
+/// Handles one message; gives its job id too, once it is known.
+async fn handle(cx: Ctx<'_>, msg: &QueueMessage, shutdown: Shutdown) -> (Option<String>, Handled) {
+    let mut job = None;
+    let handled = handle_message(cx, msg, shutdown, &mut job).await;
+    (job, handled)
+}
+
+async fn handle_message(
+    cx: Ctx<'_>,
+    msg: &QueueMessage,
     mut shutdown: Shutdown,
+    job_of: &mut Option<String>,
 ) -> Handled {
+    let b = cx.b;
     let req = match BulkOrderRequest::from_json(msg.body.as_bytes()) {
         Ok(r) => r,
         Err(e) => {
@@ -210,6 +309,7 @@ async fn handle(
         .job_id
         .clone()
         .unwrap_or_else(|| format!("msg-{}", msg.id));
+    *job_of = Some(job_id.clone());
     let seller = match req.seller() {
         Ok(s) => s,
         Err(e) => return Handled::Leave(e.to_string()),
@@ -243,7 +343,7 @@ async fn handle(
             return Handled::Leave(e.to_string());
         }
     }
-    let report = match process(b, root, &req, &job_id, &seller, opts, &mut shutdown).await {
+    let report = match process(cx, &req, &job_id, &seller, &mut shutdown).await {
         Ok(h) => h,
         Err(e) => return Handled::Leave(e.to_string()),
     };
@@ -256,38 +356,76 @@ async fn handle(
     }
 }
 
-/// Reads and hashes the file in one pass; `None` when shutdown came first.
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    bytes: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Rows between two calls of the parser's `stop` check (its own pace).
+const ROWS_PER_CHECK: u64 = 4096;
+
+/// Reads and hashes the file in one pass, telling `observer` how far it got; `None`
+/// when shutdown came first.
 fn read_file(
     path: PathBuf,
     seller: SellerId,
     stop: Arc<AtomicBool>,
+    job_id: String,
+    observer: Arc<dyn IngestObserver>,
 ) -> Result<Option<(ParsedFile, String)>, String> {
     let f = File::open(&path).map_err(|e| format!("cannot open the file: {e}"))?;
-    let mut r = HashingReader::new(BufReader::with_capacity(1 << 16, f));
-    let parsed = parse_orders_until(&mut r, &seller, &|| stop.load(Ordering::Relaxed))
-        .map_err(|e| e.to_string())?;
+    let bytes = Rc::new(Cell::new(0));
+    let counted = Counting {
+        inner: f,
+        bytes: Rc::clone(&bytes),
+    };
+    let mut r = HashingReader::new(BufReader::with_capacity(1 << 16, counted));
+    let rows = Cell::new(0u64);
+    // The parser asks whether to stop every few thousand rows: the moment to report.
+    let check = || {
+        rows.set(rows.get() + ROWS_PER_CHECK);
+        observer.rows_read(&job_id, rows.get(), bytes.get());
+        stop.load(Ordering::Relaxed)
+    };
+    let parsed = parse_orders_until(&mut r, &seller, &check).map_err(|e| e.to_string())?;
     let Some(parsed) = parsed else {
         return Ok(None);
     };
     let (sha, _) = r
         .finish()
         .map_err(|e| format!("cannot read the file: {e}"))?;
+    observer.rows_read(&job_id, parsed.rows, bytes.get());
     Ok(Some((parsed, sha)))
 }
 
 async fn process(
-    b: &Backends,
-    root: &StorageRoot,
+    cx: Ctx<'_>,
     req: &BulkOrderRequest,
     job_id: &str,
     seller: &SellerId,
-    opts: IngestOptions,
     shutdown: &mut Shutdown,
 ) -> Result<Handled, AppError> {
+    let Ctx {
+        b,
+        root,
+        opts,
+        observer,
+    } = cx;
     let path = match root.resolve(&req.file_path) {
         Ok(p) => p,
         Err(e) => return Ok(failed(job_id, e.to_string())),
     };
+    let size = std::fs::metadata(&path).ok().map(|m| m.len());
+    observer.file_started(job_id, &req.file_path, size);
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (stop, mut sd) = (Arc::clone(&stop), shutdown.clone());
@@ -296,8 +434,9 @@ async fn process(
             stop.store(true, Ordering::Relaxed);
         })
     };
-    let seller2 = seller.clone();
-    let read = tokio::task::spawn_blocking(move || read_file(path, seller2, stop)).await;
+    let (seller2, job2, observer2) = (seller.clone(), job_id.to_owned(), Arc::clone(observer));
+    let read =
+        tokio::task::spawn_blocking(move || read_file(path, seller2, stop, job2, observer2)).await;
     watcher.abort();
     let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string()))? {
         Ok(Some(v)) => v,
@@ -319,7 +458,9 @@ async fn process(
 
     // Each distinct (hub, sku) once, a bounded number at a time.
     let mut verdicts: HashMap<(HubId, SkuId), Validation> = HashMap::new();
-    let mut pending = parsed.distinct_pairs().into_iter();
+    let pairs = parsed.distinct_pairs();
+    observer.file_parsed(job_id, parsed.rows, pairs.len() as u64);
+    let mut pending = pairs.into_iter();
     let mut running = tokio::task::JoinSet::new();
     loop {
         while running.len() < WMS_CONCURRENCY {
@@ -357,10 +498,15 @@ async fn process(
     if shutdown.is_set() {
         return Ok(Handled::Interrupted);
     }
+    observer.file_checked(
+        job_id,
+        parsed.candidates.len() as u64,
+        parsed.orders_rejected,
+    );
 
     let orders: Vec<_> = parsed.candidates.iter().map(|c| c.order.clone()).collect();
     b.uow.begin().await?;
-    let stored = store_and_publish(b, job_id, &orders, &parsed).await;
+    let stored = store_and_publish(b, job_id, &orders, &parsed, observer.as_ref()).await;
     match stored {
         Ok(report) => {
             b.uow.commit().await?;
@@ -378,6 +524,7 @@ async fn store_and_publish(
     job_id: &str,
     orders: &[crate::domain::NewOrder],
     parsed: &ParsedFile,
+    observer: &dyn IngestObserver,
 ) -> Result<JobReport, AppError> {
     let mut counts = JobCounts {
         rows: parsed.rows,
@@ -414,6 +561,7 @@ async fn store_and_publish(
         }
         b.bus.publish(&events).await?;
         events.clear();
+        observer.orders_stored(job_id, counts.orders_accepted + counts.orders_duplicate);
     }
     let report = JobReport {
         job_id: job_id.to_owned(),

@@ -1,9 +1,11 @@
 //! Use cases over the ports: submit, ingest, fulfil, and the read-only queries. They
 //! know the ports, the domain and the file system, never clap or a backend's driver.
 
+pub mod doctor;
 pub mod files;
 pub mod fulfil;
 pub mod ingest;
+pub mod orders;
 pub mod submit;
 
 use crate::ports::{
@@ -33,6 +35,9 @@ pub enum AppError {
     /// The input (file, path, request, argument) is wrong: fix it and try again.
     #[error("{0}")]
     BadInput(String),
+    /// What was asked for does not exist (an order, a job).
+    #[error("{0}")]
+    NotFound(String),
     /// A backend cannot be reached now: try again later.
     #[error("{0}")]
     Unavailable(String),

@@ -9,7 +9,45 @@ use crate::domain::{
 };
 use crate::ports::JobReport;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
+use std::sync::Arc;
+
+/// What `submit` tells whoever watches it (a bytes bar while a large file is hashed).
+/// Hooks have no-op defaults and are called from the thread that reads the file.
+pub trait SubmitObserver: Send + Sync {
+    /// `done` of `total` bytes hashed; called every [`REPORT_EVERY`] bytes and at the end.
+    fn hashing(&self, _done: u64, _total: u64) {}
+}
+
+/// An observer that wants to know nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl SubmitObserver for NoObserver {}
+
+/// Bytes between two [`SubmitObserver::hashing`] calls.
+pub const REPORT_EVERY: u64 = 1 << 20;
+
+/// Tells the observer how far the reading got.
+struct Observed {
+    inner: File,
+    done: u64,
+    total: u64,
+    next: u64,
+    observer: Arc<dyn SubmitObserver>,
+}
+
+impl Read for Observed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        if self.done >= self.next || n == 0 {
+            self.next = self.done + REPORT_EVERY;
+            self.observer.hashing(self.done, self.total.max(self.done));
+        }
+        Ok(n)
+    }
+}
 
 /// What a successful submit gives back.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -31,6 +69,20 @@ pub async fn submit(
     seller: &SellerId,
     file_path: &str,
 ) -> Result<Submitted, AppError> {
+    submit_observed(b, root, seller, file_path, Arc::new(NoObserver)).await
+}
+
+/// [`submit`], telling `observer` how far the hashing of the file got.
+///
+/// # Errors
+/// As [`submit`].
+pub async fn submit_observed(
+    b: &Backends,
+    root: &StorageRoot,
+    seller: &SellerId,
+    file_path: &str,
+    observer: Arc<dyn SubmitObserver>,
+) -> Result<Submitted, AppError> {
     let resolved = root
         .resolve(file_path)
         .map_err(|e| AppError::BadInput(e.to_string()))?;
@@ -40,6 +92,14 @@ pub async fn submit(
         tokio::task::spawn_blocking(move || -> Result<(String, u64), AppError> {
             let f =
                 File::open(&resolved).map_err(|e| AppError::BadInput(format!("{shown}: {e}")))?;
+            let total = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let f = Observed {
+                inner: f,
+                done: 0,
+                total,
+                next: REPORT_EVERY,
+                observer,
+            };
             let mut r = HashingReader::new(BufReader::with_capacity(1 << 16, f));
             check_header(&mut r).map_err(|e| AppError::BadInput(format!("{shown}: {e}")))?;
             r.finish()

@@ -4,9 +4,9 @@
 //! the very code of `oms submit`.
 
 use crate::app::files::StorageRoot;
+use crate::app::orders::{self, FilterText};
 use crate::app::{AppError, Backends, submit};
-use crate::domain::{BulkOrderRequest, HubId, OrderId, OrderKey, SellerId, Status, timestamp};
-use crate::ports::OrderFilter;
+use crate::domain::{BulkOrderRequest, HubId};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{MatchedPath, Path, Query, Request, State};
@@ -70,6 +70,7 @@ impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::BadInput(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            AppError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
             AppError::Unavailable(m) => ApiError(StatusCode::SERVICE_UNAVAILABLE, m),
             AppError::Failed(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, m),
         }
@@ -126,36 +127,14 @@ async fn list_orders(
         .checked_mul(limit)
         .filter(|o| i64::try_from(*o).is_ok())
         .ok_or_else(|| bad(format!("page {page} is too large for limit {limit}")))?;
-    let filter = OrderFilter {
-        status: q
-            .status
-            .as_deref()
-            .map(str::parse::<Status>)
-            .transpose()
-            .map_err(bad)?,
-        seller: q
-            .seller
-            .as_deref()
-            .map(SellerId::parse)
-            .transpose()
-            .map_err(|e| bad(format!("seller {e}")))?,
-        hub: q
-            .hub
-            .as_deref()
-            .map(HubId::parse)
-            .transpose()
-            .map_err(|e| bad(format!("hub {e}")))?,
-        job: q.job,
-        order_id: None,
-        since: q
-            .since
-            .as_deref()
-            .map(|v| timestamp::parse_since(v, time::OffsetDateTime::now_utc()))
-            .transpose()
-            .map_err(bad)?,
-        offset,
-        limit: limit + 1,
+    let text = FilterText {
+        status: q.status.as_deref(),
+        seller: q.seller.as_deref(),
+        hub: q.hub.as_deref(),
+        job: q.job.as_deref(),
+        since: q.since.as_deref(),
     };
+    let filter = orders::parse_filter(text, limit + 1, offset)?;
     let mut orders = s
         .backends
         .store
@@ -185,43 +164,8 @@ async fn get_order(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Path(order_id) = order_id.map_err(|e| bad(e.body_text()))?;
     let Query(q) = q.map_err(|e| bad(e.body_text()))?;
-    let order_id = OrderId::parse(&order_id).map_err(|e| bad(format!("order id {e}")))?;
-    let store = &s.backends.store;
-    let seller = match q.seller {
-        Some(v) => SellerId::parse(&v).map_err(|e| bad(format!("seller {e}")))?,
-        None => {
-            let found = store
-                .list_orders(&OrderFilter {
-                    order_id: Some(order_id.clone()),
-                    limit: 2,
-                    ..OrderFilter::default()
-                })
-                .await
-                .map_err(AppError::from)?;
-            match found.as_slice() {
-                [one] => one.seller_id.clone(),
-                [] => {
-                    return Err(ApiError(
-                        StatusCode::NOT_FOUND,
-                        format!("no order {order_id}"),
-                    ));
-                }
-                _ => {
-                    return Err(bad(format!(
-                        "several sellers have an order {order_id}: add ?seller="
-                    )));
-                }
-            }
-        }
-    };
-    let key = OrderKey {
-        seller_id: seller,
-        order_id,
-    };
-    match store.get_order(&key).await.map_err(AppError::from)? {
-        Some(o) => Ok(Json(json!(o))),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no order {key}"))),
-    }
+    let order = orders::find(&s.backends, &order_id, q.seller.as_deref()).await?;
+    Ok(Json(json!(order)))
 }
 
 async fn get_job(

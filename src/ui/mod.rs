@@ -1,6 +1,9 @@
 //! What the operator sees: tables that fit the terminal, JSON and CSV renderings of
 //! the same rows. Everything renders to a `String`; the caller prints it.
 
+pub mod progress;
+pub mod prompt;
+
 use crate::adapters::embedded::StockLine;
 use crate::domain::{Job, Order, OrderItem, Reject};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
@@ -218,6 +221,35 @@ pub fn job(fmt: Format, j: &Job) -> String {
             out
         }
     }
+}
+
+/// `dlq ls`.
+pub fn dead_letters(fmt: Format, letters: &[crate::ports::DeadLetter]) -> String {
+    let rows = letters
+        .iter()
+        .map(|d| vec![d.id.clone(), d.receive_count.to_string(), d.body.clone()])
+        .collect();
+    render(fmt, &["message_id", "receives", "body"], rows, || {
+        json(letters)
+    })
+}
+
+/// `doctor`: one row per check.
+pub fn checks(fmt: Format, checks: &[crate::app::doctor::Check]) -> String {
+    let rows = checks
+        .iter()
+        .map(|c| {
+            vec![
+                if c.ok { "✓" } else { "✗" }.to_owned(),
+                c.name.clone(),
+                c.detail.clone(),
+                c.fix.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    render(fmt, &["ok", "check", "detail", "fix"], rows, || {
+        json(checks)
+    })
 }
 
 /// `inventory ls`.

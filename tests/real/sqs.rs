@@ -171,3 +171,71 @@ async fn an_unreachable_endpoint_is_unavailable() {
         "{err:?}"
     );
 }
+
+/// More dead letters than one SQS receive returns (10) are all listed (each once,
+/// oldest first), all redriven and all purged, whoever put them in the dead-letter
+/// queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_dead_letters_are_listed_redriven_and_purged_in_batches() {
+    const N: usize = 25;
+    let Some(f) = SqsFixture::start().await else {
+        return;
+    };
+    let q = f.connect().await;
+    let raw = raw_client(&f.endpoint).await;
+    let dlq = raw
+        .get_queue_url()
+        .queue_name(format!("{}-dlq", f.queue))
+        .send()
+        .await
+        .expect("the dead-letter queue the adapter created")
+        .queue_url
+        .expect("a URL");
+    let fill = |tag: &'static str| {
+        let (raw, dlq) = (raw.clone(), dlq.clone());
+        async move {
+            for i in 0..N {
+                raw.send_message()
+                    .queue_url(&dlq)
+                    .message_body(format!("{tag}-{i:02}"))
+                    .send()
+                    .await
+                    .expect("send to the dead-letter queue");
+                // Distinct sent timestamps (milliseconds), so "oldest first" is defined.
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+        }
+    };
+    fill("dead").await;
+    let expected: Vec<String> = (0..N).map(|i| format!("dead-{i:02}")).collect();
+
+    let all = q.dead_letters(100).await.expect("dead_letters");
+    let bodies: Vec<String> = all.iter().map(|d| d.body.clone()).collect();
+    assert_eq!(bodies, expected, "every dead letter once, oldest first");
+    let some = q.dead_letters(12).await.expect("dead_letters");
+    assert_eq!(some.len(), 12, "at most max");
+    let distinct: std::collections::HashSet<&str> = some.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(distinct.len(), 12, "no duplicates");
+    assert_eq!(
+        q.depth().await.expect("depth").dead,
+        N as u64,
+        "listing leaves every dead letter visible"
+    );
+
+    assert_eq!(q.redrive().await.expect("redrive"), N as u64);
+    let d = q.depth().await.expect("depth");
+    assert_eq!((d.visible, d.dead), (N as u64, 0), "{d:?}");
+    let mut back = Vec::new();
+    while let Some(m) = q.receive(Duration::ZERO).await.expect("receive") {
+        assert_eq!(m.receive_count, 1);
+        back.push(m.body.clone());
+        q.ack(&m).await.expect("ack");
+    }
+    back.sort();
+    assert_eq!(back, expected, "every redriven message once");
+
+    fill("again").await;
+    assert_eq!(q.purge_dead().await.expect("purge_dead"), N as u64);
+    assert_eq!(q.depth().await.expect("depth"), Default::default());
+    assert!(q.dead_letters(100).await.expect("dead_letters").is_empty());
+}

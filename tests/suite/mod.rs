@@ -32,9 +32,9 @@ use oms::domain::{
     REASON_INSUFFICIENT_INVENTORY, Reject, SellerId, SkuId, Status,
 };
 use oms::ports::{
-    BusError, Consumer, Delivered, Event, EventBus, Inserted, JobQueue, JobReport, OrderFilter,
-    OrderStore, QueueDepth, QueueError, QueueMessage, Reservation, UnitOfWork, Validation,
-    Warehouse,
+    BusError, Consumer, DeadLetter, Delivered, Event, EventBus, Inserted, JobQueue, JobReport,
+    OrderFilter, OrderStore, QueueDepth, QueueError, QueueMessage, Reservation, UnitOfWork,
+    Validation, Warehouse,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -165,6 +165,10 @@ macro_rules! queue_contract {
                     receive_on_an_empty_queue_waits_then_returns_none,
                     receive_returns_a_message_sent_during_its_wait,
                     concurrent_receivers_never_get_the_same_message,
+                    dead_letters_lists_a_poison_message_and_leaves_it_in_place,
+                    redrive_moves_dead_letters_back_with_their_receive_count_reset,
+                    purge_dead_deletes_every_dead_letter_and_counts_them,
+                    an_empty_dead_letter_queue_lists_redrives_and_purges_nothing,
                 ]
             );
         }
@@ -587,6 +591,163 @@ pub mod queue_suite {
             per_worker.iter().map(Vec::len).collect::<Vec<_>>()
         );
         assert_eq!(producer.depth().await.expect("depth"), depth(0, 0, 0));
+    }
+
+    /// Sends each body (in this order, a little apart) and receives and releases until
+    /// every one of them is dead-lettered.
+    async fn dead_letter_all(f: &impl QueueFixture, q: &dyn JobQueue, bodies: &[&str]) {
+        for body in bodies {
+            q.send(body).await.expect("send");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let most = bodies.len() * f.max_receives() as usize;
+        let mut receives = 0;
+        while let Some(m) = receive_now(q).await {
+            assert!(bodies.contains(&m.body.as_str()), "received {m:?}");
+            receives += 1;
+            assert!(
+                receives <= most,
+                "{receives} receives: a message must be dead-lettered after {} receives",
+                f.max_receives()
+            );
+            q.release(&m).await.expect("release");
+        }
+        assert_eq!(
+            receives, most,
+            "each message is received max_receives times"
+        );
+        assert_eq!(
+            q.depth().await.expect("depth"),
+            depth(0, 0, bodies.len() as u64),
+            "every message is dead-lettered"
+        );
+    }
+
+    fn bodies(letters: &[DeadLetter]) -> Vec<&str> {
+        letters.iter().map(|d| d.body.as_str()).collect()
+    }
+
+    pub async fn dead_letters_lists_a_poison_message_and_leaves_it_in_place(f: &impl QueueFixture) {
+        let q = f.queue().await;
+        dead_letter_all(f, &*q, &["poison {1}", "poison ü 2"]).await;
+        let listed = q.dead_letters(10).await.expect("dead_letters");
+        assert_eq!(
+            bodies(&listed),
+            ["poison {1}", "poison ü 2"],
+            "both dead letters, oldest first, bodies byte for byte"
+        );
+        for d in &listed {
+            assert!(!d.id.is_empty());
+            assert_eq!(
+                d.receive_count,
+                f.max_receives(),
+                "a dead letter was received max_receives times: {d:?}"
+            );
+        }
+        assert_ne!(listed[0].id, listed[1].id);
+        assert_eq!(
+            q.depth().await.expect("depth"),
+            depth(0, 0, 2),
+            "listing leaves the dead letters where they are"
+        );
+        let other = f.queue().await;
+        let again = other.dead_letters(10).await.expect("dead_letters");
+        assert_eq!(
+            again, listed,
+            "listing again (another client) gives the same"
+        );
+        let one = q.dead_letters(1).await.expect("dead_letters");
+        assert_eq!(one.len(), 1, "at most max: {one:?}");
+        assert!(listed.contains(&one[0]));
+        assert!(q.dead_letters(0).await.expect("dead_letters").is_empty());
+        assert_eq!(
+            receive_now(&*q).await,
+            None,
+            "listing dead letters delivers nothing from the queue"
+        );
+        assert_eq!(q.depth().await.expect("depth"), depth(0, 0, 2));
+    }
+
+    pub async fn redrive_moves_dead_letters_back_with_their_receive_count_reset(
+        f: &impl QueueFixture,
+    ) {
+        let q = f.queue().await;
+        dead_letter_all(f, &*q, &["poison"]).await;
+        assert_eq!(
+            bodies(&q.dead_letters(10).await.expect("dead_letters")),
+            ["poison"]
+        );
+        // Right after a listing: the listing must not have hidden it from the redrive.
+        let moved = q.redrive().await.expect("redrive");
+        assert_eq!(moved, 1, "redrive returns how many moved");
+        assert_eq!(
+            q.depth().await.expect("depth"),
+            depth(1, 0, 0),
+            "the dead letter is back in the queue"
+        );
+        assert!(q.dead_letters(10).await.expect("dead_letters").is_empty());
+        let other = f.queue().await;
+        let m = receive_one(&*other).await;
+        assert_eq!(m.body, "poison");
+        assert_eq!(m.receive_count, 1, "redrive resets the receive count");
+        // It has all its receives again before the next dead-lettering.
+        other.release(&m).await.expect("release");
+        for n in 2..=f.max_receives() {
+            let m = receive_one(&*other).await;
+            assert_eq!(m.receive_count, n);
+            other.release(&m).await.expect("release");
+        }
+        assert_eq!(receive_now(&*other).await, None);
+        assert_eq!(q.depth().await.expect("depth"), depth(0, 0, 1));
+        assert_eq!(q.redrive().await.expect("redrive"), 1);
+        let m = receive_one(&*q).await;
+        q.ack(&m).await.expect("ack");
+        assert_eq!(q.depth().await.expect("depth"), depth(0, 0, 0));
+        assert_eq!(q.redrive().await.expect("redrive"), 0);
+    }
+
+    pub async fn purge_dead_deletes_every_dead_letter_and_counts_them(f: &impl QueueFixture) {
+        let q = f.queue().await;
+        dead_letter_all(f, &*q, &["bad 1", "bad 2", "bad 3"]).await;
+        q.send("good").await.expect("send");
+        assert_eq!(q.dead_letters(10).await.expect("dead_letters").len(), 3);
+        assert_eq!(q.purge_dead().await.expect("purge_dead"), 3);
+        assert_eq!(
+            q.depth().await.expect("depth"),
+            depth(1, 0, 0),
+            "purge deletes the dead letters only"
+        );
+        assert!(q.dead_letters(10).await.expect("dead_letters").is_empty());
+        assert_eq!(q.purge_dead().await.expect("purge_dead"), 0);
+        assert_eq!(q.redrive().await.expect("redrive"), 0);
+        let m = receive_one(&*q).await;
+        assert_eq!(m.body, "good");
+        assert_eq!(m.receive_count, 1);
+    }
+
+    pub async fn an_empty_dead_letter_queue_lists_redrives_and_purges_nothing(
+        f: &impl QueueFixture,
+    ) {
+        let q = f.queue().await;
+        assert!(q.dead_letters(10).await.expect("dead_letters").is_empty());
+        assert_eq!(q.redrive().await.expect("redrive"), 0);
+        assert_eq!(q.purge_dead().await.expect("purge_dead"), 0);
+        q.send("alive").await.expect("send");
+        let held = receive_one(&*q).await;
+        // Held through the calls below, however long they look at the dead letters.
+        q.extend(&held, PATIENCE).await.expect("extend");
+        q.send("waiting").await.expect("send");
+        assert!(q.dead_letters(10).await.expect("dead_letters").is_empty());
+        assert_eq!(q.redrive().await.expect("redrive"), 0);
+        assert_eq!(q.purge_dead().await.expect("purge_dead"), 0);
+        assert_eq!(
+            q.depth().await.expect("depth"),
+            depth(1, 1, 0),
+            "redrive and purge leave the queue's own messages alone"
+        );
+        q.ack(&held)
+            .await
+            .expect("ack: the held message is still held");
     }
 }
 

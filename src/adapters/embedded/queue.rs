@@ -1,8 +1,11 @@
 //! The embedded job queue: rows of `queue_messages`, with a visibility timeout, a
 //! receive count and a dead-letter queue after `max_receives` receives, like SQS.
+//! Dead letters are the rows of queue `jobs-dlq`: listed oldest (first sent) first,
+//! redriven (back to `jobs`, receive count 0, visible now) or purged in one
+//! transaction each.
 
 use super::db::{Db, is_busy, now_ms, write};
-use crate::ports::{JobQueue, QueueDepth, QueueError, QueueMessage};
+use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use std::time::{Duration, Instant};
@@ -194,5 +197,66 @@ impl JobQueue for EmbeddedQueue {
             })
             .await
             .map_err(map)
+    }
+
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT id, body, receive_count FROM queue_messages
+                     WHERE queue = ?1 ORDER BY sent_at, id LIMIT ?2",
+                )?
+                .query_map(params![DEAD, limit], |r| {
+                    Ok(DeadLetter {
+                        id: r.get::<_, i64>(0)?.to_string(),
+                        body: r.get(1)?,
+                        receive_count: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn redrive(&self) -> Result<u64, QueueError> {
+        let n = self
+            .db
+            .call(|c| {
+                write(c, |c| {
+                    c.execute(
+                        "UPDATE queue_messages
+                         SET queue = ?1, receive_count = 0, visible_at = ?2, receipt = NULL
+                         WHERE queue = ?3",
+                        params![MAIN, now_ms(), DEAD],
+                    )
+                })
+            })
+            .await
+            .map_err(map)?;
+        if n > 0 {
+            tracing::info!(
+                messages = n,
+                "dead-lettered messages moved back to the queue"
+            );
+        }
+        Ok(n as u64)
+    }
+
+    async fn purge_dead(&self) -> Result<u64, QueueError> {
+        let n = self
+            .db
+            .call(|c| {
+                write(c, |c| {
+                    c.execute("DELETE FROM queue_messages WHERE queue = ?1", params![DEAD])
+                })
+            })
+            .await
+            .map_err(map)?;
+        if n > 0 {
+            tracing::info!(messages = n, "dead-lettered messages deleted");
+        }
+        Ok(n as u64)
     }
 }
