@@ -501,3 +501,83 @@ fn a_warehouse_outage_leaves_the_message_for_later() {
     assert_eq!(site.stock(), sample_stock_after_flow());
     site.assert_data_dir_unused();
 }
+
+/// e. `oms serve` on all-real backends: the original request through the API, then
+/// ingest and fulfil, then the job, orders, readiness and metrics read over HTTP.
+#[test]
+fn the_bulkorder_api_runs_on_real_backends() {
+    let Some(mut site) = Site::new() else { return };
+    site.wms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    site.start_wms();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut server = site.oms.spawn(&["serve", "--bind", &bind]);
+    server.wait_for("serving the bulkorder API");
+    let base = format!("http://{bind}");
+
+    let job_id = block_on(async {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/orders/bulkorder"))
+            .body(r#"{"sellerID":1,"filePath":"storage/orders.csv"}"#)
+            .send()
+            .await
+            .expect("POST bulkorder");
+        assert_eq!(r.status().as_u16(), 202);
+        let v: Value = r.json().await.expect("JSON");
+        assert_eq!(v["status"], "queued");
+        let bad = http
+            .post(format!("{base}/api/v1/orders/bulkorder"))
+            .body(r#"{"sellerID":1,"filePath":"/etc/passwd"}"#)
+            .send()
+            .await
+            .expect("POST bulkorder");
+        assert_eq!(bad.status().as_u16(), 400, "a path outside the root");
+        s(&v["jobId"])
+    });
+    site.oms.ingest_drain();
+    site.oms.fulfil_drain();
+    assert_sample_outcome(&site.oms, &job_id);
+
+    block_on(async {
+        let http = reqwest::Client::new();
+        let get = |path: String| {
+            let req = http.get(format!("{base}{path}"));
+            async move {
+                let r = req.send().await.expect("GET");
+                let status = r.status().as_u16();
+                (status, r.text().await.expect("body"))
+            }
+        };
+        let (status, body) = get(format!("/api/v1/jobs/{job_id}")).await;
+        assert_eq!(status, 200, "{body}");
+        let job: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(job["state"], "done");
+        assert_eq!(n(&job["orders_accepted"]), 6);
+        let (status, body) = get("/api/v1/orders?status=on_hold".into()).await;
+        assert_eq!(status, 200, "{body}");
+        let page: Value = serde_json::from_str(&body).expect("JSON");
+        let held: BTreeSet<String> = page["orders"]
+            .as_array()
+            .expect("orders")
+            .iter()
+            .map(|o| s(&o["order_id"]))
+            .collect();
+        assert_eq!(
+            held,
+            ["2003", "2004", "2005"]
+                .map(String::from)
+                .into_iter()
+                .collect()
+        );
+        let (status, body) = get("/ready".into()).await;
+        assert_eq!(status, 200, "every real backend answers: {body}");
+        let (_, metrics) = get("/metrics".into()).await;
+        assert!(
+            metrics.contains("oms_orders{status=\"new_order\"} 3"),
+            "{metrics}"
+        );
+    });
+    let (status, _) = server.terminate();
+    assert!(status.success(), "oms serve after SIGTERM: {status:?}");
+    site.assert_data_dir_unused();
+}

@@ -155,3 +155,21 @@ fn every_listing_speaks_table_json_and_csv() {
         }
     }
 }
+
+#[test]
+fn job_rejects_keep_their_rows_in_crlf_files_with_blank_lines() {
+    let oms = Oms::new();
+    oms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    // Windows line ends and blank lines: the reject of order B names line 5, and its
+    // columns are line 5's.
+    oms.write(
+        "crlf.csv",
+        "order_id,sku_id,quantity,seller_id,hub_id\r\n\r\nA,15,1,1,1\r\n\r\nB,15,0,1,1\r\nC,7,1,1,1\r\n",
+    );
+    let job = oms.submit("storage/crlf.csv");
+    oms.ingest_drain();
+    let rows = csv_rows(&oms.ok(&["jobs", "rejects", &job]).stdout);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(&rows[1][..6], ["B", "15", "0", "1", "1", "5"]);
+    assert_eq!(rows[1][6], "quantity");
+}

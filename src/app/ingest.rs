@@ -230,13 +230,13 @@ async fn consume(
             Handled::Leave(why) => {
                 totals.left_for_redelivery += 1;
                 observer.left_for_redelivery(job.as_deref(), &why);
-                tracing::warn!(message = %msg.id, receives = msg.receive_count, "left for redelivery: {why}");
+                tracing::warn!(message_id = %msg.id, receives = msg.receive_count, "left for redelivery: {why}");
             }
             Handled::Interrupted => {
                 totals.left_for_redelivery += 1;
                 let _ = b.queue.release(&msg).await;
                 observer.left_for_redelivery(job.as_deref(), "shutdown: released for redelivery");
-                tracing::info!(message = %msg.id, "shutdown: message released for redelivery");
+                tracing::info!(message_id = %msg.id, "shutdown: message released for redelivery");
                 break;
             }
         }
@@ -256,7 +256,7 @@ fn keep_invisible(
         loop {
             tokio::time::sleep(every).await;
             if let Err(e) = queue.extend(&msg, visibility).await {
-                tracing::warn!(message = %msg.id, "cannot extend visibility: {e}");
+                tracing::warn!(message_id = %msg.id, "cannot extend visibility: {e}");
             }
         }
     })
@@ -505,12 +505,24 @@ async fn process(
     );
 
     let orders: Vec<_> = parsed.candidates.iter().map(|c| c.order.clone()).collect();
+    tracing::debug!(job = %job_id, orders = orders.len(), "storing orders");
     b.uow.begin().await?;
-    let stored = store_and_publish(b, job_id, &orders, &parsed, observer.as_ref()).await;
+    let stored = store_and_publish(b, job_id, &orders, &parsed, observer.as_ref(), shutdown).await;
     match stored {
-        Ok(report) => {
+        Ok(Some(report)) => {
             b.uow.commit().await?;
             Ok(Handled::Recorded(report))
+        }
+        // Shutdown between two chunks: nothing of the job is recorded, so the message
+        // must not be acknowledged. On the embedded default the orders, events and job
+        // record are one transaction and the rollback leaves nothing; elsewhere the
+        // chunks stored so far stay, and the redelivery finds them as this job's own
+        // orders (publishes their events again; fulfil is idempotent) and creates
+        // nothing twice, exactly as after a crash.
+        Ok(None) => {
+            b.uow.rollback().await;
+            tracing::info!(job = %job_id, "shutdown while storing: nothing recorded");
+            Ok(Handled::Interrupted)
         }
         Err(e) => {
             b.uow.rollback().await;
@@ -519,13 +531,19 @@ async fn process(
     }
 }
 
+/// Orders stored (and their events published) per call; shutdown is checked between.
+const STORE_CHUNK: usize = 5000;
+
+/// Stores and publishes the orders, records the job; `None` when shutdown came first
+/// (whatever was written must then be rolled back and the message released).
 async fn store_and_publish(
     b: &Backends,
     job_id: &str,
     orders: &[crate::domain::NewOrder],
     parsed: &ParsedFile,
     observer: &dyn IngestObserver,
-) -> Result<JobReport, AppError> {
+    shutdown: &Shutdown,
+) -> Result<Option<JobReport>, AppError> {
     let mut counts = JobCounts {
         rows: parsed.rows,
         orders_rejected: parsed.orders_rejected,
@@ -533,7 +551,12 @@ async fn store_and_publish(
         ..JobCounts::default()
     };
     let mut events = Vec::new();
-    for chunk in orders.chunks(5000) {
+    for chunk in orders.chunks(STORE_CHUNK) {
+        // A big file takes seconds to store: shutdown is checked between chunks so
+        // that it is answered within one chunk's time, not the whole file's.
+        if shutdown.is_set() {
+            return Ok(None);
+        }
         let results = b.store.insert_orders(job_id, chunk).await?;
         for (order, r) in chunk.iter().zip(results) {
             let publish = match r {
@@ -571,5 +594,5 @@ async fn store_and_publish(
         rejects: parsed.rejects.clone(),
     };
     b.store.finish_job(&report).await?;
-    Ok(report)
+    Ok(Some(report))
 }

@@ -217,19 +217,19 @@ fn original_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<Strin
     let path = root.resolve(&job.file_path).ok()?;
     let file = std::fs::File::open(path).ok()?;
     let mut hashing = HashingReader::new(BufReader::new(file));
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&mut hashing);
-    let mut rec = csv::StringRecord::new();
+    // Number the lines exactly as ingest did (CRLF, blank lines, quoted line ends).
+    let mut rows = crate::domain::orders_file::Rows::new(&mut hashing);
+    let mut raw = csv::ByteRecord::new();
     let mut index: Option<Vec<Option<usize>>> = None;
     let mut out = HashMap::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            // A row that is not UTF-8 is left out (its reject still lists row and reason).
-            Err(_) => continue,
+    // A row over the cap: ingest failed the file, so it has no rejects to show.
+    while let Some(line) = rows.next_record(&mut raw).ok()? {
+        // A row that is not UTF-8 is left out (its reject still lists row and reason).
+        let Ok(rec) = csv::StringRecord::from_byte_record(raw.clone()) else {
+            continue;
+        };
+        if index.is_none() && rec.iter().all(|f| f.trim().is_empty()) {
+            continue; // blank lines before the header
         }
         let Some(idx) = &index else {
             index = Some(
@@ -246,7 +246,6 @@ fn original_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<Strin
             );
             continue;
         };
-        let line = rec.position().map_or(0, |p| p.line());
         if wanted.contains(&line) {
             out.insert(
                 line,
@@ -256,7 +255,7 @@ fn original_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<Strin
             );
         }
     }
-    drop(rdr);
+    drop(rows);
     let (sha, _) = hashing.finish().ok()?;
     match &job.sha256 {
         Some(want) if !want.eq_ignore_ascii_case(&sha) => None,

@@ -10,10 +10,18 @@ use super::ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};
 use super::order::{NewOrder, OrderItem, Reject};
 use csv::ByteRecord;
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{self, Read};
 
 /// The required columns, in the original service's order.
 pub const COLUMNS: [&str; 5] = ["order_id", "sku_id", "quantity", "seller_id", "hub_id"];
+
+/// The longest row (header or data) read, in bytes: 1 MiB. A real row is five short
+/// ids and a few extra columns (each id is at most [`super::ids::MAX_ID_LEN`]
+/// characters), so anything near this is not an order file; without a cap one line
+/// with no newline (or an endless quoted field) would be held in memory whole.
+/// A run of empty lines this long counts as one row too (the CSV reader skips empty
+/// lines without returning a record).
+pub const MAX_ROW_BYTES: u64 = 1 << 20;
 
 /// Why a whole file cannot be read as an order file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +36,11 @@ pub enum FileError {
     HeaderNotUtf8,
     #[error("cannot read the file as CSV: {0}")]
     Csv(String),
+    #[error(
+        "the row starting at line {line} is longer than {max} bytes (1 MiB); an order file's \
+         rows are short, so this is not an order file"
+    )]
+    RowTooLong { line: u64, max: u64 },
 }
 
 /// Where each required column is.
@@ -73,21 +86,122 @@ impl Header {
     }
 }
 
-fn csv_reader<R: Read>(r: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(r)
+/// What the CSV reader reads through: caps the bytes of one row and keeps the last
+/// bytes read (to tell how a record ended).
+///
+/// The cap counts what the CSV reader pulls through since the last complete record and
+/// fails the read once that is more than [`MAX_ROW_BYTES`]. The CSV reader reads at most
+/// its buffer (8 KiB) at a time, so a record never holds more than `MAX_ROW_BYTES` plus
+/// two buffers, and a row of up to `MAX_ROW_BYTES` is always read.
+struct Source<R> {
+    inner: R,
+    since_row: u64,
+    tripped: bool,
+    /// Bytes read so far.
+    total: u64,
+    /// The last [`TAIL`] bytes read, `tail[offset % TAIL]`.
+    tail: Box<[u8; TAIL]>,
 }
 
-fn read_header<R: Read>(rdr: &mut csv::Reader<R>) -> Result<Header, FileError> {
+/// More than the CSV reader's read-ahead (its 8 KiB buffer).
+const TAIL: usize = 1 << 15;
+
+impl<R> Source<R> {
+    /// The byte at `offset`, when it is among the last bytes read.
+    fn byte_at(&self, offset: u64) -> Option<u8> {
+        (offset < self.total && offset + TAIL as u64 >= self.total)
+            .then(|| self.tail[(offset % TAIL as u64) as usize])
+    }
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.since_row > MAX_ROW_BYTES {
+            self.tripped = true;
+            return Err(io::Error::other(format!(
+                "a row is longer than {MAX_ROW_BYTES} bytes"
+            )));
+        }
+        let n = self.inner.read(buf)?;
+        // Keep the last TAIL bytes: copy (the end of) what was read into the ring.
+        let skip = n.saturating_sub(TAIL);
+        let (mut data, mut at) = (&buf[skip..n], self.total + skip as u64);
+        while !data.is_empty() {
+            let i = (at % TAIL as u64) as usize;
+            let k = data.len().min(TAIL - i);
+            self.tail[i..i + k].copy_from_slice(&data[..k]);
+            data = &data[k..];
+            at += k as u64;
+        }
+        self.total += n as u64;
+        self.since_row += n as u64;
+        Ok(n)
+    }
+}
+
+/// The records of an order file, each with the file line it starts on, no row longer
+/// than [`MAX_ROW_BYTES`]. The CSV reader's own record positions are not file lines:
+/// it counts a CRLF's `\n` (and any empty lines it skips) into the *next* record's
+/// start, so with CRLF line ends every row would be one line early.
+pub struct Rows<R> {
+    rdr: csv::Reader<Source<R>>,
+}
+
+impl<R: Read> Rows<R> {
+    pub fn new(r: R) -> Self {
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(Source {
+                inner: r,
+                since_row: 0,
+                tripped: false,
+                total: 0,
+                tail: Box::new([0; TAIL]),
+            });
+        Self { rdr }
+    }
+
+    /// Reads the next record into `rec`; gives the line it starts on (the first line
+    /// of the file is 1), or `None` at the end of the file.
+    ///
+    /// # Errors
+    /// [`FileError::RowTooLong`] past the cap; [`FileError::Csv`] when reading fails.
+    pub fn next_record(&mut self, rec: &mut ByteRecord) -> Result<Option<u64>, FileError> {
+        let from = self.rdr.position().line();
+        match self.rdr.read_byte_record(rec) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                self.rdr.get_mut().since_row = 0;
+                // Count back from where the record ended: its own line ends (in quoted
+                // fields), and its terminator when that was a `\n` (a `\r` is not
+                // counted; the `\n` of a CRLF is counted with the next record).
+                let end = self.rdr.position();
+                let inner = rec.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+                let by_lf = end
+                    .byte()
+                    .checked_sub(1)
+                    .and_then(|b| self.rdr.get_ref().byte_at(b))
+                    == Some(b'\n');
+                let line = end.line().saturating_sub(inner + u64::from(by_lf));
+                Ok(Some(line.max(from)))
+            }
+            Err(_) if self.rdr.get_ref().tripped => Err(FileError::RowTooLong {
+                line: from,
+                max: MAX_ROW_BYTES,
+            }),
+            Err(e) => Err(FileError::Csv(e.to_string())),
+        }
+    }
+}
+
+fn read_header<R: Read>(rows: &mut Rows<R>) -> Result<Header, FileError> {
     let mut rec = ByteRecord::new();
     loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return Err(FileError::Empty),
-            Ok(true) if is_blank(&rec) => continue,
-            Ok(true) => return Header::from_record(&rec),
-            Err(e) => return Err(FileError::Csv(e.to_string())),
+        match rows.next_record(&mut rec)? {
+            None => return Err(FileError::Empty),
+            Some(_) if is_blank(&rec) => continue,
+            Some(_) => return Header::from_record(&rec),
         }
     }
 }
@@ -97,7 +211,7 @@ fn read_header<R: Read>(rdr: &mut csv::Reader<R>) -> Result<Header, FileError> {
 /// # Errors
 /// Any [`FileError`] about the header.
 pub fn check_header<R: Read>(r: R) -> Result<Header, FileError> {
-    read_header(&mut csv_reader(r))
+    read_header(&mut Rows::new(r))
 }
 
 fn is_blank(rec: &ByteRecord) -> bool {
@@ -412,20 +526,13 @@ pub fn parse_orders_until<R: Read>(
     seller: &SellerId,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<ParsedFile>, FileError> {
-    let mut rdr = csv_reader(r);
-    let header = read_header(&mut rdr)?;
+    let mut rows = Rows::new(r);
+    let header = read_header(&mut rows)?;
     let mut parser = OrderFileParser::new(header, seller.clone());
     let mut rec = ByteRecord::new();
     let mut n: u64 = 0;
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map_or(0, |p| p.line());
-                parser.push(line, &rec);
-            }
-            Err(e) => return Err(FileError::Csv(e.to_string())),
-        }
+    while let Some(line) = rows.next_record(&mut rec)? {
+        parser.push(line, &rec);
         n += 1;
         if n.is_multiple_of(4096) && stop() {
             return Ok(None);
@@ -655,6 +762,94 @@ mod tests {
         assert_eq!(p.rejects.len(), 1);
         assert_eq!(p.rejects[0].row, Some(3));
         assert_eq!(p.rejects[0].reason, "unknown sku");
+    }
+
+    #[test]
+    fn a_row_over_the_cap_rejects_the_file_without_holding_it() {
+        let max = usize::try_from(MAX_ROW_BYTES).unwrap();
+        let mut f = b"order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\n".to_vec();
+        f.extend(std::iter::repeat_n(b'9', 20 * max));
+        let err = parse_orders(&f[..], &seller()).unwrap_err();
+        assert_eq!(
+            err,
+            FileError::RowTooLong {
+                line: 3,
+                max: MAX_ROW_BYTES
+            }
+        );
+        assert!(err.to_string().contains("line 3"), "{err}");
+        // The header too, at submit.
+        let header = vec![b'x'; 3 * max];
+        assert!(matches!(
+            check_header(&header[..]),
+            Err(FileError::RowTooLong { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn rows_up_to_the_cap_are_read() {
+        let max = usize::try_from(MAX_ROW_BYTES).unwrap();
+        let note = "n".repeat(max - 64);
+        let mut f = String::from("order_id,sku_id,quantity,seller_id,hub_id,note\n");
+        for id in ["A", "B", "C"] {
+            f.push_str(&format!("{id},1,1,1,1,{note}\n"));
+        }
+        let p = parse(&f);
+        assert_eq!(ids(&p), ["A", "B", "C"]);
+        assert_eq!(p.candidates[2].item_rows, vec![vec![4]]);
+        // A wide header under the cap: the columns are found at the far end.
+        let mut wide: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+        wide.extend(COLUMNS.iter().map(|c| (*c).to_owned()));
+        assert!(check_header(wide.join(",").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn rows_are_numbered_by_file_line_with_crlf_and_blank_lines() {
+        let rows = |f: &str| -> Vec<Vec<Vec<u64>>> {
+            parse(f)
+                .candidates
+                .into_iter()
+                .map(|c| c.item_rows)
+                .collect()
+        };
+        let lf =
+            "order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\n\nB,1,1,1,1\n\n\n   \nC,1,1,1,1";
+        assert_eq!(rows(lf), [vec![vec![2]], vec![vec![4]], vec![vec![8]]]);
+        let crlf = lf.replace('\n', "\r\n");
+        assert_eq!(rows(&crlf), [vec![vec![2]], vec![vec![4]], vec![vec![8]]]);
+        // A quoted field over two lines: the row starts on its first line.
+        let quoted = "order_id,sku_id,quantity,seller_id,hub_id,note\r\nA,1,1,1,1,\"x\r\ny\"\r\n\r\nB,1,1,1,1\n";
+        assert_eq!(rows(quoted), [vec![vec![2]], vec![vec![5]]]);
+        // Blank lines before the header.
+        assert_eq!(
+            rows("\n\r\n\norder_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\n"),
+            [vec![vec![5]]]
+        );
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_bytes_read_whatever_the_read_sizes() {
+        let data: Vec<u8> = (0..3 * TAIL + 123).map(|i| (i % 251) as u8).collect();
+        for chunk in [1, 7, 8192, TAIL + 5, 5 * TAIL] {
+            let mut src = Source {
+                inner: &data[..],
+                since_row: 0,
+                tripped: false,
+                total: 0,
+                tail: Box::new([0; TAIL]),
+            };
+            let mut buf = vec![0; chunk];
+            while src.read(&mut buf).unwrap() > 0 {
+                src.since_row = 0;
+            }
+            let total = data.len() as u64;
+            assert_eq!(src.total, total);
+            for off in [total - 1, total - 2, total - TAIL as u64] {
+                assert_eq!(src.byte_at(off), Some(data[off as usize]), "chunk {chunk}");
+            }
+            assert_eq!(src.byte_at(total - TAIL as u64 - 1), None);
+            assert_eq!(src.byte_at(total), None);
+        }
     }
 
     #[test]
