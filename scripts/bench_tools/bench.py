@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench: seeded workloads, the WMS request counter, the raw
+baselines against the real backends, and the final table.
+
+Only the standard library is needed for `gen`, `stock`, `pairs`, `proxy`, `counts`,
+`table`; `mongo-raw` needs pymongo and `kafka-raw` confluent-kafka (both in the venv
+of scripts/services). Every address is 127.0.0.1.
+"""
+
+import argparse
+import datetime
+import http.client
+import http.server
+import json
+import random
+import signal
+import socket
+import socketserver
+import sqlite3
+import sys
+import threading
+import time
+import urllib.request
+
+HUBS = 20
+SKUS = 500
+SELLER = "1"
+
+
+# --------------------------------------------------------------------------- workloads
+def gen(args):
+    """Exactly `rows` data rows; orders of 1-7 items (distinct SKUs, one hub per
+    order), quantities 1-5, seller 1; the same seed gives the same bytes."""
+    rng = random.Random(args.seed)
+    rows, order, written = args.rows, 0, 0
+    with open(args.out, "w", newline="") as f:
+        w = f.write
+        w("order_id,sku_id,quantity,seller_id,hub_id\n")
+        buf = []
+        while written < rows:
+            order += 1
+            n = min(rng.randint(1, 7), rows - written)
+            hub = rng.randint(1, HUBS)
+            for sku in rng.sample(range(1, SKUS + 1), n):
+                buf.append(f"{order},{sku},{rng.randint(1, 5)},{SELLER},{hub}\n")
+            written += n
+            if len(buf) >= 50000:
+                w("".join(buf))
+                buf.clear()
+        w("".join(buf))
+    print(order)
+
+
+def stock(args):
+    """Every (hub, sku) of the workloads with ample stock."""
+    with open(args.out, "w") as f:
+        f.write("hub_id,sku_id,quantity\n")
+        for h in range(1, HUBS + 1):
+            for s in range(1, SKUS + 1):
+                f.write(f"{h},{s},{args.quantity}\n")
+
+
+def pairs(args):
+    """Distinct (hub, sku) pairs and distinct orders of an orders file."""
+    seen, orders = set(), set()
+    with open(args.file) as f:
+        header = f.readline().strip().split(",")
+        io, isk, ih = header.index("order_id"), header.index("sku_id"), header.index("hub_id")
+        for line in f:
+            c = line.rstrip("\n").split(",")
+            if len(c) < 5:
+                continue
+            seen.add((c[ih], c[isk]))
+            orders.add(c[io])
+    print(json.dumps({"pairs": len(seen), "orders": len(orders)}))
+
+
+# --------------------------------------------------------------------------- WMS counter
+def proxy(args):
+    """A tiny HTTP/1.1 proxy in front of `oms wms serve` that counts requests per path.
+    GET /__bench/counts answers the counts (not forwarded)."""
+    up_host, up_port = args.upstream.split(":")
+    up_port = int(up_port)
+    counts, lock, local = {}, threading.Lock(), threading.local()
+
+    def upstream():
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = http.client.HTTPConnection(up_host, up_port, timeout=30)
+            c.connect()
+            c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            local.conn = c
+        return c
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            # Headers and body go out in separate writes: without this, Nagle and
+            # delayed ACKs stall every answer by ~40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, *a):
+            pass
+
+        def reply(self, status, body, ctype="application/json"):
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def forward(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else None
+            with lock:
+                counts[self.path] = counts.get(self.path, 0) + 1
+            hdrs = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+            for attempt in (1, 2):
+                try:
+                    c = upstream()
+                    c.request(self.command, self.path, body=body, headers=hdrs)
+                    r = c.getresponse()
+                    data = r.read()
+                    break
+                except (http.client.HTTPException, OSError):
+                    local.conn = None
+                    if attempt == 2:
+                        self.reply(502, b'{"error":"bench proxy: upstream failed"}')
+                        return
+            self.reply(r.status, data, r.getheader("Content-Type", "application/json"))
+
+        def do_GET(self):
+            if self.path == "/__bench/counts":
+                with lock:
+                    body = json.dumps(counts).encode()
+                self.reply(200, body)
+            else:
+                self.forward()
+
+        def do_POST(self):
+            self.forward()
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    srv = Server(("127.0.0.1", 0), Handler)
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    import os
+
+    os.replace(args.port_file + ".tmp", args.port_file)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
+    srv.serve_forever()
+
+
+def get_counts(args):
+    with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/__bench/counts", timeout=10) as r:
+        print(r.read().decode())
+
+
+# --------------------------------------------------------------------------- raw baselines
+def embedded_orders(db_path):
+    c = sqlite3.connect(db_path)
+    rows = c.execute("SELECT seller_id, order_id, items, job_id FROM orders ORDER BY rowid").fetchall()
+    c.close()
+    return rows
+
+
+def mongo_raw(args):
+    """insert_many of the documents oms stored (read back from an embedded data dir that
+    ingested the same file, in the shape of oms's MongoDB adapter) into a fresh
+    collection with the indexes oms created, on the same server."""
+    import pymongo
+
+    rows = embedded_orders(args.db)
+    client = pymongo.MongoClient(args.uri, serverSelectionTimeoutMS=10000)
+    indexes = []
+    if args.index_from:
+        for ix in client[args.index_from]["orders"].list_indexes():
+            if ix["name"] == "_id_":
+                continue
+            indexes.append(pymongo.IndexModel(list(ix["key"].items()), name=ix["name"], unique=ix.get("unique", False)))
+    db = client[args.database]
+    db.drop_collection("orders")
+    coll = db["orders"]
+    if indexes:
+        coll.create_indexes(indexes)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    docs = []
+    for seller, order, items, job in rows:
+        docs.append({
+            "seller_id": seller,
+            "order_id": order,
+            "status": "on_hold",
+            "reason": None,
+            "items": json.loads(items),
+            "job_id": job,
+            "created_at": now,
+            "updated_at": now,
+            "history": [{"status": "on_hold", "reason": None, "at": now}],
+        })
+    t0 = time.perf_counter()
+    for i in range(0, len(docs), args.chunk):
+        coll.insert_many(docs[i:i + args.chunk], ordered=False)
+    dt = time.perf_counter() - t0
+    n = coll.count_documents({})
+    client.drop_database(args.database)
+    client.close()
+    print(json.dumps({"docs": len(docs), "stored": n, "indexes": len(indexes), "secs": dt}))
+
+
+def kafka_raw(args):
+    """Produces the events oms published (read back from an embedded data dir that
+    ingested the same file: same keys, same payloads) to the same broker and topic,
+    with oms's producer settings, from a new producer: timed from its creation to the
+    last delivery, as oms's figure includes its own producer's start (an idempotent
+    producer's first message waits for its producer id, ~0.5 s on tansu)."""
+    from confluent_kafka import Producer
+
+    c = sqlite3.connect(args.db)
+    msgs = c.execute("SELECT key, payload FROM bus_log ORDER BY offset, partition").fetchall()
+    c.close()
+    failed, first = [], []
+
+    def on_delivery(err, _msg):
+        if err is not None:
+            failed.append(str(err))
+        elif not first:
+            first.append(time.perf_counter())
+
+    t0 = time.perf_counter()
+    p = Producer({
+        "bootstrap.servers": args.brokers,
+        "client.id": "oms-bench-raw",
+        "enable.idempotence": True,
+        "acks": "all",
+        "partitioner": "murmur2_random",
+        "linger.ms": 5,
+    })
+    for k, v in msgs:
+        while True:
+            try:
+                p.produce(args.topic, key=k.encode(), value=v.encode(), on_delivery=on_delivery)
+                break
+            except BufferError:
+                p.poll(0.01)
+        p.poll(0)
+    left = p.flush(60)
+    dt = time.perf_counter() - t0
+    print(json.dumps({"messages": len(msgs), "failed": len(failed) + left, "secs": dt,
+                      "first": (first[0] - t0) if first else None}))
+
+
+# --------------------------------------------------------------------------- oms's JSON logs
+def log_lines(path):
+    for line in open(path, errors="replace"):
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        yield d.get("timestamp", ""), d.get("fields", {})
+
+
+def logfield(args):
+    """The last value of FIELD in a log line whose message is MSG."""
+    val = ""
+    for _, f in log_lines(args.log):
+        if f.get("message") == args.message and args.field in f:
+            val = f[args.field]
+    print(val)
+
+
+def logproc(args):
+    """Microseconds from the first "file started" to the last "job done": the work,
+    without process start, connecting, or the drain's last empty poll."""
+    start = done = None
+    for ts, f in log_lines(args.log):
+        m = f.get("message")
+        if m == "file started" and start is None:
+            start = ts
+        elif m == "job done":
+            done = ts
+
+    def at(s):
+        return datetime.datetime.fromisoformat(s.rstrip("Z")[:26])
+
+    print(int((at(done) - at(start)).total_seconds() * 1e6) if start and done else "")
+
+
+# --------------------------------------------------------------------------- the table
+def si(n):
+    """1234567 -> 1.23M, 12345 -> 12.3k."""
+    n = float(n)
+    for div, suf in ((1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            v = n / div
+            return (f"{v:.3g}" if v < 100 else f"{v:.0f}") + suf
+    return f"{n:.3g}" if n != int(n) else str(int(n))
+
+
+def secs(us):
+    s = us / 1e6
+    return f"{s:.3f} s" if s < 10 else f"{s:.1f} s"
+
+
+def upto(value, limit, unit=""):
+    """A maximum: met when value <= limit; by how much."""
+    if value <= limit:
+        return f"✓ {100 * (1 - value / limit):.0f}% under"
+    return f"✗ {100 * (value / limit - 1):.0f}% over"
+
+
+def atleast(value, limit):
+    if value >= limit:
+        return f"✓ {100 * (value / limit - 1):.0f}% above"
+    return f"✗ {100 * (1 - value / limit):.0f}% below"
+
+
+def wrk(args):
+    """Reads wrk --latency output: requests/s, p99 latency (ms), requests, errors."""
+    text = open(args.file).read()
+    import re
+
+    def unit_ms(v, u):
+        return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[u]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s|m)", text)
+    p99 = unit_ms(m.group(1), m.group(2)) if m else None
+    total = int(re.search(r"(\d+) requests in", text).group(1))
+    non2xx = int((re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text) or [0, 0])[1])
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    socket_errors = sum(int(x) for x in sock.groups()) if sock else 0
+    print(json.dumps({"rps": rps, "p99_ms": p99, "requests": total,
+                      "errors": non2xx + socket_errors}))
+
+
+def table(args):
+    """Renders the measurements of scripts/bench (key=value lines) as one table."""
+    r = {}
+    for line in open(args.results):
+        if "=" in line:
+            k, v = line.rstrip("\n").split("=", 1)
+            r[k] = v
+    num = lambda k: float(r[k]) if r.get(k, "") not in ("", None) else None  # noqa: E731
+    sizes = [x for x in args.sizes.split(",") if x]
+    rows = []
+    sec = lambda t: rows.append([f"[{t}]"])  # noqa: E731
+    row = lambda *c: rows.append([str(x) for x in c])  # noqa: E731
+    checks = []
+
+    idle_i, idle_f = num("idle_ingest_us"), num("idle_fulfil_us")
+    sec("embedded default (one SQLite file), release build")
+    prev_per_row = None
+    for s in sizes:
+        n_rows, orders, pairs = num(f"rows.{s}"), num(f"orders.{s}"), num(f"pairs.{s}")
+        ti, tb = num(f"ingest_us.{s}"), num(f"import_us.{s}")
+        acc = num(f"accepted.{s}")
+        if acc != orders:
+            checks.append(f"{s}: ingest accepted {acc} orders of {orders}")
+        ratio = ti / tb
+        one_m = n_rows == 1_000_000
+        row("ingest: submit + ingest --drain", s, secs(ti), f"{secs(tb)} sqlite3 .import", f"{ratio:.1f}×",
+            "≤ 1.5× at 1M", upto(ratio, 1.5) if one_m else "— (1M only)",
+            f"{si(orders)} orders; {secs(idle_i)} of it is the fixed cost" if idle_i else f"{si(orders)} orders")
+        per_b = tb / n_rows
+        proc = num(f"ingest_proc_us.{s}")
+        if proc:
+            per = proc / n_rows
+            row("ingest: work per row (cost growth)", s, f"{per:.2f} µs", f"{per_b:.2f} µs sqlite3 .import",
+                f"{per / per_b:.1f}×", "≤ 1.25× smaller size's",
+                upto(per, 1.25 * prev_per_row) if prev_per_row else "—",
+                f"file started → job done {secs(proc)}; with process and drain {ti / n_rows:.2f} µs/row")
+            prev_per_row = per
+        rss, rss_b = num(f"ingest_rss.{s}"), num(f"import_rss.{s}")
+        if rss:
+            row("ingest: peak RSS of ingest --drain", s, f"{rss / 1024:.0f} MB", f"{rss_b / 1024:.0f} MB sqlite3 .import",
+                f"{rss / rss_b:.1f}×", "≤ 150 MB", upto(rss / 1024, 150), f"file {num(f'bytes.{s}') / 1e6:.1f} MB")
+        calls, req = num(f"wms_validate.{s}"), num(f"wms_requests.{s}")
+        if num(f"http_accepted.{s}") != orders:
+            checks.append(f"{s}: ingest over HTTP accepted {r.get(f'http_accepted.{s}')} orders of {orders}")
+        row("WMS validate_order calls per file", s, si(calls) if calls < 1e4 else f"{calls:.0f}",
+            f"{pairs:.0f} distinct (hub, sku)", f"{calls / pairs:.2f}×", "= distinct pairs",
+            "✓ equal" if calls == pairs else f"✗ {calls - pairs:+.0f} calls",
+            f"{req:.0f} requests in all; that ingest took {secs(num(f'http_ingest_us.{s}'))} via the counter")
+        tf, new, floor = num(f"fulfil_us.{s}"), num(f"fulfil_new.{s}"), num(f"floor_us.{s}")
+        if new != orders:
+            checks.append(f"{s}: fulfil made {new} orders new_order of {orders}")
+        rate, rate_b = new / (tf / 1e6), orders / (floor / 1e6)
+        note = f"{secs(tf)}"
+        if idle_f and tf > idle_f:
+            note += f"; {si(new / ((tf - idle_f) / 1e6))}/s less the fixed {secs(idle_f)}"
+        row("fulfil, embedded (orders/s)", s, si(rate) + "/s", f"{si(rate_b)}/s sqlite3 same writes, set-based",
+            f"{rate / rate_b:.2f}×", "≥ 50k/s", atleast(rate, 50_000), note)
+        th, hnew = num(f"http_fulfil_us.{s}"), num(f"http_fulfil_new.{s}")
+        if hnew != orders:
+            checks.append(f"{s}: fulfil over HTTP made {hnew} orders new_order of {orders}")
+        hrate = hnew / (th / 1e6)
+        note = f"{secs(th)}"
+        if idle_f and th > idle_f:
+            note += f"; {si(hnew / ((th - idle_f) / 1e6))}/s less the fixed {secs(idle_f)}"
+        row("fulfil over HTTP, oms wms serve", s, si(hrate) + "/s", f"{si(rate)}/s embedded fulfil",
+            f"{hrate / rate:.2f}×", "≥ 5k/s", atleast(hrate, 5_000), note)
+    if idle_i:
+        row("fixed cost: ingest --drain, empty queue", "—", secs(idle_i), "", "", "none set", "—",
+            "process start + one empty long poll (1 s)")
+        row("fixed cost: fulfil --drain, no lag", "—", secs(idle_f), "", "", "none set", "—",
+            "process start + one empty poll (1 s)")
+    if r.get("ls.oms_ms"):
+        a, b = num("ls.oms_ms"), num("ls.sql_ms")
+        big = num("ls.orders") >= 240_000
+        row("orders ls --status on_hold --limit 50", f"{si(num('ls.orders'))} orders", f"{a:.1f} ms",
+            f"{b:.1f} ms sqlite3 same query", f"{a / b:.1f}×", "≤ 50 ms over 250k", upto(a, 50) if big else "— (250k only)",
+            f"mean of 30 ({r.get('ls.tool')}); median {num('ls.oms_median_ms'):.1f} ms vs {num('ls.sql_median_ms'):.1f} ms")
+    for kind, what in (("get", "GET /api/v1/orders?limit=50"), ("post", "POST /api/v1/orders/bulkorder")):
+        if r.get(f"http_{kind}"):
+            h = json.loads(r[f"http_{kind}"])
+            if h["errors"]:
+                checks.append(f"HTTP load {kind}: {h['errors']} errors of {h['requests']} requests")
+            p99 = f"p99 {h['p99_ms']:.1f} ms" if h["p99_ms"] is not None else "p99 unknown"
+            row(f"oms serve under wrk: {what}", "16 conns", f"{si(h['rps'])} req/s", p99, "",
+                "no errors", "✓ none" if h["errors"] == 0 else f"✗ {h['errors']}",
+                f"{h['requests']} requests in 10 s, 2 threads")
+    if args.real_size != "none":
+        s = args.real_size
+        sec(f"real backends (scripts/services: moto, tansu, SecantusDB), {s} rows")
+        orders = num("real_orders")
+        ta, pa = num("real_all_us"), num("real_all_proc_us")
+        if num("real_all_accepted") != orders:
+            checks.append(f"real: ingest accepted {r.get('real_all_accepted')} orders of {orders}")
+        raw = json.loads(r["real_raw_insert"])
+        if raw["stored"] != raw["docs"]:
+            checks.append(f"real: insert_many stored {raw['stored']} of {raw['docs']}")
+        rate, rate_b = orders / (pa / 1e6), raw["docs"] / raw["secs"]
+        row("ingest rate, SQS + Kafka + MongoDB", s, f"{si(rate)} orders/s", f"{si(rate_b)} docs/s insert_many",
+            f"{rate / rate_b:.2f}×", "none set", "—",
+            f"work {secs(pa)} (wall {secs(ta)}) for {orders:.0f} orders; insert_many {raw['secs']:.3f} s, "
+            f"{raw['indexes']} indexes as oms's")
+        med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+        emb = med([num(f"real_emb_proc_us.{i}") for i in (1, 2, 3)])
+        kaf = med([num(f"real_kafka_proc_us.{i}") for i in (1, 2, 3)])
+        for i in (1, 2, 3):
+            if num(f"real_kafka_accepted.{i}") != orders:
+                checks.append(f"real: Kafka ingest {i} accepted {r.get(f'real_kafka_accepted.{i}')} of {orders}")
+        prods = [json.loads(r[f"real_raw_produce.{i}"]) for i in (1, 2, 3)]
+        if any(p["failed"] for p in prods):
+            checks.append("real: some raw produces failed")
+        prod_s = med([p["secs"] for p in prods])
+        first = med([p["first"] or 0 for p in prods])
+        prate_b = prods[0]["messages"] / prod_s
+        pub = kaf - emb
+        if pub > 0:
+            prate = orders / (pub / 1e6)
+            row("publish rate, Kafka", s, f"{si(prate)} msgs/s", f"{si(prate_b)} msgs/s confluent-kafka produce",
+                f"{prate / prate_b:.2f}×", "none set", "—",
+                f"work with the Kafka bus {secs(kaf)} − embedded {secs(emb)}; new producer {prod_s:.3f} s, "
+                f"{first:.3f} s to its first delivery (medians of 3)")
+        else:
+            row("publish rate, Kafka", s, "not measurable", f"{si(prate_b)} msgs/s", "", "none set", "—",
+                f"work with the Kafka bus {secs(kaf)} ≤ embedded {secs(emb)}")
+
+    head = ["figure", "size", "oms", "baseline (same run, same input)", "ratio", "target", "met", "note"]
+    body = [x for x in rows if len(x) > 1]
+    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+
+    def line(c):
+        return "  ".join(v.ljust(widths[i]) for i, v in enumerate(c)).rstrip()
+
+    print(line(head))
+    print("  ".join("-" * w for w in widths))
+    for x in rows:
+        print(x[0] if len(x) == 1 else line(x))
+    if checks:
+        print("\nCHECKS FAILED (the figures above did not do all the work):")
+        for c in checks:
+            print("  " + c)
+        return 1
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen")
+    g.add_argument("--rows", type=int, required=True)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--out", required=True)
+    g.set_defaults(fn=gen)
+    s = sub.add_parser("stock")
+    s.add_argument("--quantity", type=int, default=1_000_000)
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=stock)
+    p = sub.add_parser("pairs")
+    p.add_argument("file")
+    p.set_defaults(fn=pairs)
+    x = sub.add_parser("proxy")
+    x.add_argument("--upstream", required=True, help="127.0.0.1:PORT of oms wms serve")
+    x.add_argument("--port-file", required=True)
+    x.set_defaults(fn=proxy)
+    c = sub.add_parser("counts")
+    c.add_argument("--port", type=int, required=True)
+    c.set_defaults(fn=get_counts)
+    m = sub.add_parser("mongo-raw")
+    m.add_argument("--uri", required=True)
+    m.add_argument("--database", required=True)
+    m.add_argument("--index-from", help="database whose orders indexes to copy")
+    m.add_argument("--db", required=True, help="embedded oms.db holding the orders")
+    m.add_argument("--chunk", type=int, default=5000, help="documents per insert_many (oms: 5000)")
+    m.set_defaults(fn=mongo_raw)
+    k = sub.add_parser("kafka-raw")
+    k.add_argument("--brokers", required=True)
+    k.add_argument("--topic", required=True)
+    k.add_argument("--db", required=True, help="embedded oms.db holding the events")
+    k.set_defaults(fn=kafka_raw)
+    lf = sub.add_parser("logfield")
+    lf.add_argument("log")
+    lf.add_argument("message")
+    lf.add_argument("field")
+    lf.set_defaults(fn=logfield)
+    lp = sub.add_parser("logproc")
+    lp.add_argument("log")
+    lp.set_defaults(fn=logproc)
+    w = sub.add_parser("wrk")
+    w.add_argument("file")
+    w.set_defaults(fn=wrk)
+    t = sub.add_parser("table")
+    t.add_argument("--results", required=True)
+    t.add_argument("--sizes", required=True)
+    t.add_argument("--real-size", default="none")
+    t.set_defaults(fn=table)
+    a = ap.parse_args()
+    return a.fn(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
