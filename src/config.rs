@@ -404,7 +404,7 @@ pub fn redact_credentials(text: &str) -> String {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
         let end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .find(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '"' | '\'' | ')'))
             .unwrap_or(tail.len());
         match tail[..end].rfind('@') {
             Some(at) => {

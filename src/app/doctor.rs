@@ -1197,24 +1197,7 @@ async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
 
 /// `text` with the user info of every `scheme://user:password@host` masked.
 pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '"' | '\'' | ')'))
-            .unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                out.push_str("***");
-                rest = &tail[at..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
+    crate::config::redact_credentials(text)
 }
 
 /// The scheme and hosts of a URL or connection string, without user info, path or
