@@ -7,7 +7,6 @@ mod suite;
 use async_trait::async_trait;
 use oms::adapters::embedded::{
     BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
-    StockLine,
 };
 use oms::ports::{EventBus, JobQueue, OrderStore, Warehouse};
 use std::sync::Arc;
@@ -79,25 +78,11 @@ impl WarehouseFixture for Embedded {
     }
 
     async fn set_stock(&self, lines: &[(&str, &str, i64)]) {
-        let lines = lines
-            .iter()
-            .map(|&(hub_id, sku_id, quantity)| StockLine {
-                hub_id: hub_id.to_owned(),
-                sku_id: sku_id.to_owned(),
-                quantity,
-            })
-            .collect();
-        self.admin.load(lines).await.expect("load stock");
+        load_stock(&self.admin, lines).await;
     }
 
     async fn stock(&self, hub: &str, sku: &str) -> Option<i64> {
-        self.admin
-            .list()
-            .await
-            .expect("list stock")
-            .into_iter()
-            .find(|l| l.hub_id == hub && l.sku_id == sku)
-            .map(|l| l.quantity)
+        stock_of(&self.admin, hub, sku).await
     }
 }
 

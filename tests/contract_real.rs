@@ -10,6 +10,10 @@
 #[macro_use]
 mod suite;
 
+#[path = "support/services.rs"]
+mod services;
+pub use services::service_env;
+
 #[path = "real/kafka.rs"]
 mod kafka;
 #[path = "real/mongo.rs"]
@@ -18,24 +22,3 @@ mod mongo;
 mod sqs;
 #[path = "real/wms.rs"]
 mod wms;
-
-/// The value of `var`, or `None` (after saying so) when the service is not configured
-/// and services are not required.
-///
-/// # Panics
-/// When `var` is missing and `OMS_REQUIRE_SERVICES=1`.
-pub fn service_env(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Some(v),
-        _ => {
-            let required = std::env::var("OMS_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "{var} is not set: start the services with `scripts/services up` and \
-                 `eval \"$(scripts/services env)\"`"
-            );
-            eprintln!("skipped: {var} is not set (scripts/services up)");
-            None
-        }
-    }
-}

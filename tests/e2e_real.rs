@@ -16,41 +16,16 @@
 
 mod common;
 
+#[path = "support/services.rs"]
+mod services;
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::*;
 use serde_json::Value;
+use services::{env_or, service_env};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// The value of `var`, or `None` (after saying so) when the service is not configured
-/// and services are not required.
-///
-/// # Panics
-/// When `var` is missing and `OMS_REQUIRE_SERVICES=1`.
-fn service_env(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Some(v),
-        _ => {
-            let required = std::env::var("OMS_REQUIRE_SERVICES").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "{var} is not set: start the services with `scripts/services up` and \
-                 `eval \"$(scripts/services env)\"`"
-            );
-            eprintln!("skipped: {var} is not set (scripts/services up)");
-            None
-        }
-    }
-}
-
-fn env_or(var: &str, default: &str) -> String {
-    std::env::var(var)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
 
 /// Where the real services are.
 struct Services {

@@ -5,7 +5,7 @@
 
 use crate::suite::*;
 use async_trait::async_trait;
-use oms::adapters::embedded::{Db, EmbeddedWarehouse, StockLine};
+use oms::adapters::embedded::{Db, EmbeddedWarehouse};
 use oms::adapters::wms_http::HttpWarehouse;
 use oms::domain::{HubId, OrderId, OrderItem, OrderKey, Quantity, SellerId, SkuId};
 use oms::ports::{Reservation, Validation, Warehouse, WmsError};
@@ -58,25 +58,11 @@ impl WarehouseFixture for HttpFixture {
     }
 
     async fn set_stock(&self, lines: &[(&str, &str, i64)]) {
-        let lines = lines
-            .iter()
-            .map(|&(hub_id, sku_id, quantity)| StockLine {
-                hub_id: hub_id.to_owned(),
-                sku_id: sku_id.to_owned(),
-                quantity,
-            })
-            .collect();
-        self.admin.load(lines).await.expect("load stock");
+        load_stock(&self.admin, lines).await;
     }
 
     async fn stock(&self, hub: &str, sku: &str) -> Option<i64> {
-        self.admin
-            .list()
-            .await
-            .expect("list stock")
-            .into_iter()
-            .find(|l| l.hub_id == hub && l.sku_id == sku)
-            .map(|l| l.quantity)
+        stock_of(&self.admin, hub, sku).await
     }
 }
 

@@ -110,6 +110,40 @@ pub trait WarehouseFixture: Send + Sync {
     async fn stock(&self, hub: &str, sku: &str) -> Option<i64>;
 }
 
+/// Sets stock through an embedded inventory (the embedded warehouse, and the one the
+/// reference HTTP warehouse serves).
+pub async fn load_stock(
+    admin: &oms::adapters::embedded::EmbeddedWarehouse,
+    lines: &[(&str, &str, i64)],
+) {
+    let lines = lines
+        .iter()
+        .map(
+            |&(hub_id, sku_id, quantity)| oms::adapters::embedded::StockLine {
+                hub_id: hub_id.to_owned(),
+                sku_id: sku_id.to_owned(),
+                quantity,
+            },
+        )
+        .collect();
+    admin.load(lines).await.expect("load stock");
+}
+
+/// The stock of `(hub, sku)` in an embedded inventory, `None` when it does not know it.
+pub async fn stock_of(
+    admin: &oms::adapters::embedded::EmbeddedWarehouse,
+    hub: &str,
+    sku: &str,
+) -> Option<i64> {
+    admin
+        .list()
+        .await
+        .expect("list stock")
+        .into_iter()
+        .find(|l| l.hub_id == hub && l.sku_id == sku)
+        .map(|l| l.quantity)
+}
+
 /// Clients of store, bus and warehouse that share one transaction through `uow`.
 pub struct Shared {
     pub uow: Arc<dyn UnitOfWork>,
