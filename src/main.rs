@@ -257,14 +257,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             )
         }
         Command::Fulfil(a) => {
-            let local = matches!(config.store_backend, StoreChoice::Embedded)
-                && matches!(config.wms_backend, WmsChoice::Embedded);
+            let local_store = matches!(config.store_backend, StoreChoice::Embedded);
+            let local = local_store && matches!(config.wms_backend, WmsChoice::Embedded);
             let opts = app::fulfil::FulfilOptions {
                 group: a.group.unwrap_or(config.group.clone()),
                 drain: a.drain,
-                // A local batch is one quick transaction; a remote one a round trip per event.
-                batch: if local {
+                // A local batch is one quick transaction; with a remote warehouse its
+                // reservations are sent several at once; a remote store is a round trip
+                // per event.
+                batch: if let Some(n) = a.batch {
+                    n as usize
+                } else if local {
                     app::fulfil::FulfilOptions::default().batch
+                } else if local_store {
+                    app::fulfil::REMOTE_WMS_BATCH
                 } else {
                     app::fulfil::REMOTE_BATCH
                 },
@@ -285,6 +291,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 skipped = t.skipped,
                 "fulfil stopped"
             );
+            if a.drain && !t.drained {
+                tracing::warn!(
+                    "stopped before the end of the log: events are left for the next run"
+                );
+                return Ok(EXIT_PARTIAL);
+            }
             Ok(0)
         }
         Command::Orders(OrdersCommand::Ls(a)) => {

@@ -296,6 +296,21 @@ pub trait OrderStore: Send + Sync {
     /// [`StoreError::Unavailable`], [`StoreError::Other`].
     async fn set_outcome(&self, key: &OrderKey, outcome: &Outcome) -> Result<bool, StoreError>;
 
+    /// [`OrderStore::set_outcome`] for several orders; whether each changed, in order.
+    ///
+    /// # Errors
+    /// As [`OrderStore::set_outcome`]; outcomes applied before the error stay.
+    async fn set_outcomes(
+        &self,
+        outcomes: &[(OrderKey, Outcome)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut out = Vec::with_capacity(outcomes.len());
+        for (key, outcome) in outcomes {
+            out.push(self.set_outcome(key, outcome).await?);
+        }
+        Ok(out)
+    }
+
     /// Orders matching `filter`, oldest first.
     ///
     /// # Errors
@@ -382,6 +397,24 @@ pub trait Warehouse: Send + Sync {
     /// # Errors
     /// [`WmsError::Unavailable`], [`WmsError::Protocol`].
     async fn reserve(&self, key: &OrderKey, items: &[OrderItem]) -> Result<Reservation, WmsError>;
+
+    /// [`Warehouse::reserve`] for several orders, the answers in the same order. Each
+    /// order stays all or nothing on its own and idempotent by its key, so after an
+    /// error the same call may be made again. Adapters answer it in one database call
+    /// or several requests at once; the default asks one order after the other.
+    ///
+    /// # Errors
+    /// As [`Warehouse::reserve`]; orders reserved before the error stay reserved.
+    async fn reserve_many(
+        &self,
+        orders: &[(OrderKey, Vec<OrderItem>)],
+    ) -> Result<Vec<Reservation>, WmsError> {
+        let mut out = Vec::with_capacity(orders.len());
+        for (key, items) in orders {
+            out.push(self.reserve(key, items).await?);
+        }
+        Ok(out)
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -35,6 +35,55 @@ fn sample_flow_stores_fulfils_and_reports_every_reject() {
     assert_eq!(oms.stock(), sample_stock_after_flow());
 }
 
+/// `fulfil --drain` with its warehouse down gives up (exit 4) instead of retrying for
+/// ever, having changed nothing; stopped by SIGTERM before the end of the log it exits
+/// 5 (partial), not 0; with the warehouse back, the same drain completes the flow.
+#[test]
+fn fulfil_drain_gives_up_on_a_dead_warehouse_and_reports_an_unfinished_drain() {
+    let oms = Oms::new();
+    oms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    let job_id = oms.submit("storage/orders.csv");
+    oms.ingest_drain();
+    let stock = oms.stock();
+
+    // Nothing listens on a port just released.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let down = |args: &[&str]| {
+        let mut c = oms.cmd(args);
+        c.env("OMS_WMS_URL", format!("http://127.0.0.1:{dead}"))
+            .env("OMS_WMS_TIMEOUT_SECS", "1");
+        c
+    };
+    let started = Instant::now();
+    let r = run_cmd(down(&["--log-format", "json", "fulfil", "--drain"]));
+    assert_eq!(r.code, 4, "a dead warehouse is 'unavailable': {}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "gave up only after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        oms.orders()
+            .iter()
+            .all(|o| o["status"] == "on_hold" && o["reason"].is_null()),
+        "nothing was decided without the warehouse"
+    );
+    assert_eq!(oms.stock(), stock);
+
+    // SIGTERM while it still retries: stopped before the end of the log.
+    let mut p = Proc::spawn(down(&["--log-format", "json", "fulfil", "--drain"]));
+    p.wait_for("batch not done");
+    let (status, lines) = p.terminate();
+    assert_eq!(status.code(), Some(5), "{}", lines.join("\n"));
+
+    let done = oms.fulfil_drain();
+    assert_eq!(n(&done["events"]), 6, "{done}");
+    assert_sample_outcome(&oms, &job_id);
+}
+
 /// 2. The original service's seed file, as seller 1.
 #[test]
 fn seed_file_keeps_only_the_submitting_sellers_order() {

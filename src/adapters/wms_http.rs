@@ -61,6 +61,9 @@ pub struct Answer {
     pub error: Option<String>,
 }
 
+/// Reservation requests in flight at once in [`Warehouse::reserve_many`].
+pub const RESERVE_CONCURRENCY: usize = 16;
+
 const BATCH_UNKNOWN: u8 = 0;
 const BATCH_YES: u8 = 1;
 const BATCH_NO: u8 = 2;
@@ -270,5 +273,21 @@ impl Warehouse for HttpWarehouse {
             }
         }
         self.reserve_items(items).await
+    }
+
+    /// Up to [`RESERVE_CONCURRENCY`] orders in flight at once, answers in order.
+    async fn reserve_many(
+        &self,
+        orders: &[(OrderKey, Vec<OrderItem>)],
+    ) -> Result<Vec<Reservation>, WmsError> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let calls: Vec<_> = orders
+            .iter()
+            .map(|(key, items)| self.reserve(key, items))
+            .collect();
+        futures_util::stream::iter(calls)
+            .buffered(RESERVE_CONCURRENCY)
+            .try_collect()
+            .await
     }
 }

@@ -8,7 +8,7 @@
 use super::{AppError, Backends, Shutdown};
 use crate::domain::{OrderEvent, OrderKey, Outcome, Status};
 use crate::ports::{BusError, Consumer, Delivered, Reservation};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,11 @@ use std::time::Duration;
 /// (its session timeout, 6 s at least on Kafka), or the member is put out of the group,
 /// its commit fails and the same events come back again and again.
 pub const REMOTE_BATCH: usize = 25;
+
+/// Events per batch when only the warehouse is remote: its reservations go out several
+/// at once (see `Warehouse::reserve_many`), so a batch of this size still takes well
+/// under a second against a warehouse answering in milliseconds.
+pub const REMOTE_WMS_BATCH: usize = 200;
 
 /// How `fulfil` runs.
 #[derive(Debug, Clone)]
@@ -49,7 +54,14 @@ pub struct FulfilTotals {
     pub on_hold: u64,
     /// Events for orders already past `on_hold`, unknown, or unreadable.
     pub skipped: u64,
+    /// With `drain`: the group's offsets reached the end of the log (false when a
+    /// shutdown came first).
+    pub drained: bool,
 }
+
+/// With `drain`, a poll or batch failing this many times in a row ends the run with
+/// the error (a backend is down); without it, `fulfil` keeps retrying.
+pub const DRAIN_ATTEMPTS: u32 = 6;
 
 /// What `fulfil` tells whoever watches it: a live pane on a terminal, periodic log
 /// lines elsewhere. Every hook has a no-op default; hooks must be quick.
@@ -118,8 +130,10 @@ async fn consume(
     let mut consumer = b.bus.subscribe(&opts.group).await?;
     let mut totals = FulfilTotals::default();
     let mut backoff = Duration::from_millis(200);
+    let mut drained = false;
+    let mut failures = 0u32;
     loop {
-        if shutdown.is_set() {
+        if shutdown.is_set() || drained {
             break;
         }
         let polled = tokio::select! {
@@ -129,6 +143,11 @@ async fn consume(
         let batch = match polled {
             Ok(batch) => batch,
             Err(e) => {
+                failures += 1;
+                if opts.drain && failures >= DRAIN_ATTEMPTS {
+                    consumer.close().await;
+                    return Err(e.into());
+                }
                 observer.error(&format!("poll failed: {e}"));
                 tracing::warn!("poll failed: {e}; retrying in {backoff:?}");
                 if shutdown.sleep(backoff).await {
@@ -146,7 +165,10 @@ async fn consume(
                     observer.lag(n);
                 }
                 match lag {
-                    Ok(0) => break,
+                    Ok(0) => {
+                        drained = true;
+                        break;
+                    }
                     Ok(n) => tracing::debug!(lag = n, "draining: waiting for the rest of the log"),
                     Err(e) => tracing::warn!("cannot read the lag: {e}"),
                 }
@@ -157,12 +179,21 @@ async fn consume(
         loop {
             match apply(b, consumer.as_mut(), &batch).await {
                 Ok(t) => {
+                    failures = 0;
                     totals.events += t.events;
                     totals.new_order += t.new_order;
                     totals.on_hold += t.on_hold;
                     totals.skipped += t.skipped;
                     backoff = Duration::from_millis(200);
                     observer.batch_done(&t, &totals);
+                    if opts.drain {
+                        // This batch may have been the end of the log: look before
+                        // waiting through an empty poll.
+                        if let Ok(0) = b.bus.lag(&opts.group).await {
+                            observer.lag(0);
+                            drained = true;
+                        }
+                    }
                     tracing::debug!(
                         events = t.events,
                         new_order = t.new_order,
@@ -179,6 +210,11 @@ async fn consume(
                     break;
                 }
                 Err(Failure::Retry(e)) => {
+                    failures += 1;
+                    if opts.drain && failures >= DRAIN_ATTEMPTS {
+                        consumer.close().await;
+                        return Err(e);
+                    }
                     observer.error(&format!("batch not done: {e}"));
                     tracing::warn!("batch not done: {e}; retrying in {backoff:?}");
                     if shutdown.sleep(backoff).await {
@@ -190,6 +226,7 @@ async fn consume(
         }
     }
     consumer.close().await;
+    totals.drained = drained;
     Ok(totals)
 }
 
@@ -257,8 +294,15 @@ async fn apply_in_tx(
         .into_iter()
         .map(|o| (o.key(), o))
         .collect();
-    for key in &keys {
-        let Some(order) = orders.get_mut(key) else {
+    // The orders still on hold, each once (an event may be in the batch twice).
+    let mut pending = Vec::with_capacity(keys.len());
+    let mut seen = HashSet::with_capacity(keys.len());
+    for key in keys {
+        if !seen.insert(key.clone()) {
+            t.skipped += 1;
+            continue;
+        }
+        let Some(order) = orders.remove(&key) else {
             t.skipped += 1;
             tracing::warn!(order = %key, "event for an order the store does not have, skipped");
             continue;
@@ -267,21 +311,30 @@ async fn apply_in_tx(
             t.skipped += 1;
             continue;
         }
-        let outcome = match b.wms.reserve(key, &order.items).await? {
-            Reservation::Reserved | Reservation::AlreadyReserved => Outcome::fulfilled(),
-            Reservation::Insufficient { hub_id, sku_id } => {
-                tracing::debug!(order = %key, %hub_id, %sku_id, "insufficient inventory");
-                Outcome::insufficient()
-            }
-        };
-        b.store.set_outcome(key, &outcome).await?;
+        pending.push((key, order.items));
+    }
+    let reservations = b.wms.reserve_many(&pending).await?;
+    let outcomes: Vec<(OrderKey, Outcome)> = pending
+        .into_iter()
+        .zip(reservations)
+        .map(|((key, _), r)| {
+            let outcome = match r {
+                Reservation::Reserved | Reservation::AlreadyReserved => Outcome::fulfilled(),
+                Reservation::Insufficient { hub_id, sku_id } => {
+                    tracing::debug!(order = %key, %hub_id, %sku_id, "insufficient inventory");
+                    Outcome::insufficient()
+                }
+            };
+            (key, outcome)
+        })
+        .collect();
+    b.store.set_outcomes(&outcomes).await?;
+    for (_, outcome) in &outcomes {
         if outcome.status == Status::NewOrder {
             t.new_order += 1;
         } else {
             t.on_hold += 1;
         }
-        order.status = outcome.status;
-        order.reason = outcome.reason;
     }
     match consumer.commit(batch).await {
         Ok(()) => Ok(t),

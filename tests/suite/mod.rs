@@ -246,6 +246,7 @@ macro_rules! store_contract {
                     the_same_order_id_for_two_sellers_is_two_orders,
                     orders_round_trip_their_items_exactly,
                     set_outcome_only_changes_orders_on_hold,
+                    set_outcomes_applies_each_outcome_like_set_outcome,
                     list_orders_filters_and_limits,
                     list_orders_pages_without_gaps_or_repeats,
                     counts_follow_statuses_and_job_states,
@@ -272,6 +273,7 @@ macro_rules! warehouse_contract {
                     reserving_the_same_order_again_deducts_nothing,
                     one_short_item_fails_the_whole_order,
                     concurrent_reservations_never_oversell,
+                    reserve_many_answers_each_order_in_turn,
                 ]
             );
         }
@@ -1320,6 +1322,57 @@ pub mod store_suite {
         );
     }
 
+    pub async fn set_outcomes_applies_each_outcome_like_set_outcome(f: &impl StoreFixture) {
+        let store = f.store().await;
+        let orders: Vec<NewOrder> = ["2001", "2002", "2003"]
+            .iter()
+            .map(|id| order("1", id, vec![item("H1", "S1", 1)]))
+            .collect();
+        store.insert_orders("j1", &orders).await.expect("insert");
+        assert!(
+            store
+                .set_outcome(&key("1", "2003"), &Outcome::fulfilled())
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.set_outcomes(&[]).await.unwrap(), Vec::<bool>::new());
+        let changed = store
+            .set_outcomes(&[
+                (key("1", "2001"), Outcome::fulfilled()),
+                (key("1", "2002"), Outcome::insufficient()),
+                (key("1", "2003"), Outcome::insufficient()),
+                (key("1", "nope"), Outcome::fulfilled()),
+            ])
+            .await
+            .expect("set_outcomes");
+        assert_eq!(
+            changed,
+            [true, true, false, false],
+            "new_order never goes back; an unknown order changes nothing"
+        );
+        let status = |id: &'static str| {
+            let store = Arc::clone(&store);
+            async move {
+                let o = store
+                    .get_order(&key("1", id))
+                    .await
+                    .unwrap()
+                    .expect("exists");
+                (o.status, o.reason, o.history.len())
+            }
+        };
+        assert_eq!(status("2001").await, (Status::NewOrder, None, 2));
+        assert_eq!(
+            status("2002").await,
+            (
+                Status::OnHold,
+                Some(REASON_INSUFFICIENT_INVENTORY.to_owned()),
+                2
+            )
+        );
+        assert_eq!(status("2003").await, (Status::NewOrder, None, 2));
+    }
+
     pub async fn list_orders_pages_without_gaps_or_repeats(f: &impl StoreFixture) {
         let store = f.store().await;
         let orders: Vec<NewOrder> = (0..7)
@@ -1787,6 +1840,90 @@ pub mod warehouse_suite {
             Some(STOCK - i64::try_from(reserved).unwrap()),
             "stock must drop by the reserved units and never below zero"
         );
+    }
+
+    /// `reserve_many` answers each order as `reserve` would, in the order asked, each
+    /// order all or nothing; orders competing for the same stock never oversell it
+    /// (adapters may send them at once, so which one wins is not fixed).
+    pub async fn reserve_many_answers_each_order_in_turn(f: &impl WarehouseFixture) {
+        f.set_stock(&[
+            ("H1", "S1", 5),
+            ("H1", "S2", 0),
+            ("H1", "S3", 2),
+            ("H1", "S4", 1),
+            ("H1", "S5", 10),
+            ("H1", "S6", 1),
+            ("H1", "S7", 4),
+        ])
+        .await;
+        let wms = f.warehouse().await;
+        assert_eq!(wms.reserve_many(&[]).await.unwrap(), []);
+        let ask = vec![
+            (key("1", "a"), vec![item("H1", "S1", 3)]),
+            (key("1", "b"), vec![item("H1", "S2", 1)]),
+            (
+                key("1", "c"),
+                vec![item("H1", "S3", 2), item("H1", "S4", 1)],
+            ),
+            (
+                key("1", "d"),
+                vec![item("H1", "S5", 1), item("H1", "S6", 2)],
+            ),
+            (key("1", "e"), vec![item("H1", "S7", 3)]),
+            (key("1", "f"), vec![item("H1", "S7", 3)]),
+        ];
+        let r = wms.reserve_many(&ask).await.expect("reserve_many");
+        assert_eq!(r.len(), ask.len(), "one answer per order: {r:?}");
+        assert_eq!(r[0], Reservation::Reserved, "a: {r:?}");
+        assert_eq!(
+            r[1],
+            Reservation::Insufficient {
+                hub_id: hub("H1"),
+                sku_id: sku("S2")
+            },
+            "b: {r:?}"
+        );
+        assert_eq!(r[2], Reservation::Reserved, "c: {r:?}");
+        assert_eq!(
+            r[3],
+            Reservation::Insufficient {
+                hub_id: hub("H1"),
+                sku_id: sku("S6")
+            },
+            "d: {r:?}"
+        );
+        let mut competing = [&r[4], &r[5]].map(|x| matches!(x, Reservation::Reserved));
+        competing.sort_unstable();
+        assert_eq!(
+            competing,
+            [false, true],
+            "e and f share 4 units of S7: {r:?}"
+        );
+        for (sku_id, left) in [
+            ("S1", 2),
+            ("S2", 0),
+            ("S3", 0),
+            ("S4", 0),
+            ("S5", 10),
+            ("S6", 1),
+            ("S7", 1),
+        ] {
+            assert_eq!(
+                f.stock("H1", sku_id).await,
+                Some(left),
+                "H1/{sku_id} after the batch (d is all or nothing: S5 untouched)"
+            );
+        }
+        let again = wms
+            .reserve_many(&[ask[0].clone(), ask[2].clone()])
+            .await
+            .expect("reserve_many again");
+        assert_eq!(
+            again,
+            [Reservation::AlreadyReserved, Reservation::AlreadyReserved],
+            "asking again deducts nothing"
+        );
+        assert_eq!(f.stock("H1", "S1").await, Some(2));
     }
 }
 

@@ -114,7 +114,7 @@ CREATE TABLE IF NOT EXISTS inventory (
     sku_id   TEXT    NOT NULL,
     quantity INTEGER NOT NULL CHECK (quantity >= 0),
     PRIMARY KEY (hub_id, sku_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS inventory_sku ON inventory(sku_id);
 CREATE TABLE IF NOT EXISTS reservations (
     seller_id TEXT NOT NULL,
@@ -122,7 +122,7 @@ CREATE TABLE IF NOT EXISTS reservations (
     items     TEXT NOT NULL,
     at        TEXT NOT NULL,
     PRIMARY KEY (seller_id, order_id)
-);
+) WITHOUT ROWID;
 "#;
 
 /// Errors of the embedded database, before a port maps them.
@@ -174,6 +174,10 @@ impl Db {
         conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Statement journals (one per savepoint and per multi-row statement inside a
+        // transaction) in memory, not in temp files: with them on disk every page a
+        // savepoint touches is one more write system call.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))?;
         Ok(Self {
@@ -207,10 +211,7 @@ impl Db {
 ///
 /// # Errors
 /// Whatever `f` returns, or the database's own error converted into `E`.
-pub fn write<R, E>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Connection) -> Result<R, E>,
-) -> Result<R, E>
+pub fn write<R, E>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R, E>) -> Result<R, E>
 where
     E: From<rusqlite::Error>,
 {

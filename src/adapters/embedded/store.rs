@@ -290,33 +290,39 @@ impl OrderStore for EmbeddedStore {
     }
 
     async fn set_outcome(&self, key: &OrderKey, outcome: &Outcome) -> Result<bool, StoreError> {
-        let (key, outcome) = (key.clone(), outcome.clone());
+        let one = [(key.clone(), outcome.clone())];
+        Ok(self.set_outcomes(&one).await?[0])
+    }
+
+    async fn set_outcomes(
+        &self,
+        outcomes: &[(OrderKey, Outcome)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let outcomes = outcomes.to_vec();
         self.db
             .call(move |c| {
                 write(c, |c| {
                     let now = now_rfc3339();
-                    let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
-                    let n = c
-                        .prepare_cached(
-                            "UPDATE orders SET status = ?3, reason = ?4, updated_at = ?5
-                             WHERE seller_id = ?1 AND order_id = ?2 AND status = 'on_hold'
-                               AND NOT (status = ?3 AND reason IS ?4)",
-                        )?
-                        .execute(params![s, o, outcome.status.as_str(), outcome.reason, now])?;
-                    if n > 0 {
-                        c.prepare_cached(
-                            "INSERT INTO order_history (seller_id, order_id, status, reason, at)
-                             VALUES (?1, ?2, ?3, ?4, ?5)",
-                        )?
-                        .execute(params![
-                            s,
-                            o,
-                            outcome.status.as_str(),
-                            outcome.reason,
-                            now
-                        ])?;
+                    let mut up = c.prepare_cached(
+                        "UPDATE orders SET status = ?3, reason = ?4, updated_at = ?5
+                         WHERE seller_id = ?1 AND order_id = ?2 AND status = 'on_hold'
+                           AND NOT (status = ?3 AND reason IS ?4)",
+                    )?;
+                    let mut history = c.prepare_cached(
+                        "INSERT INTO order_history (seller_id, order_id, status, reason, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    let mut changed = Vec::with_capacity(outcomes.len());
+                    for (key, outcome) in &outcomes {
+                        let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
+                        let args = params![s, o, outcome.status.as_str(), outcome.reason, now];
+                        let n = up.execute(args)?;
+                        if n > 0 {
+                            history.execute(args)?;
+                        }
+                        changed.push(n > 0);
                     }
-                    Ok(n > 0)
+                    Ok(changed)
                 })
             })
             .await

@@ -40,17 +40,6 @@ pub enum Deduction {
     NotFound,
 }
 
-enum Abort {
-    Db(rusqlite::Error),
-    Short(HubId, SkuId),
-}
-
-impl From<rusqlite::Error> for Abort {
-    fn from(e: rusqlite::Error) -> Self {
-        Abort::Db(e)
-    }
-}
-
 impl EmbeddedWarehouse {
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -169,49 +158,93 @@ impl Warehouse for EmbeddedWarehouse {
     }
 
     async fn reserve(&self, key: &OrderKey, items: &[OrderItem]) -> Result<Reservation, WmsError> {
-        let (key, items) = (key.clone(), items.to_vec());
-        let r = self
-            .db
+        let one = [(key.clone(), items.to_vec())];
+        Ok(self.reserve_many(&one).await?.remove(0))
+    }
+
+    /// Every order in one database call and one transaction (or savepoint of the unit
+    /// of work), which holds the write lock throughout: each order's stock is checked,
+    /// then deducted, so an order is all or nothing without a savepoint of its own.
+    async fn reserve_many(
+        &self,
+        orders: &[(OrderKey, Vec<OrderItem>)],
+    ) -> Result<Vec<Reservation>, WmsError> {
+        let orders = orders.to_vec();
+        self.db
             .call(move |c| {
                 write(c, |c| {
-                    let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
-                    let done = c
-                        .prepare_cached(
-                            "SELECT 1 FROM reservations WHERE seller_id = ?1 AND order_id = ?2",
-                        )?
-                        .query_row(params![s, o], |_| Ok(()))
-                        .optional()?;
-                    if done.is_some() {
-                        return Ok(Reservation::AlreadyReserved);
-                    }
-                    let mut take = c.prepare_cached(
-                        "UPDATE inventory SET quantity = quantity - ?3
-                         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
-                    )?;
-                    for it in &items {
-                        let n = take.execute(params![
-                            it.hub_id.as_str(),
-                            it.sku_id.as_str(),
-                            it.quantity.get()
-                        ])?;
-                        if n == 0 {
-                            return Err(Abort::Short(it.hub_id.clone(), it.sku_id.clone()));
-                        }
-                    }
-                    let json = serde_json::to_string(&items)
-                        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-                    c.prepare_cached(
-                        "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![s, o, json, now_rfc3339()])?;
-                    Ok(Reservation::Reserved)
+                    let at = now_rfc3339();
+                    orders
+                        .iter()
+                        .map(|(key, items)| reserve_one(c, key, items, &at))
+                        .collect::<Result<Vec<_>, _>>()
                 })
             })
-            .await;
-        match r {
-            Ok(r) => Ok(r),
-            Err(Abort::Short(hub_id, sku_id)) => Ok(Reservation::Insufficient { hub_id, sku_id }),
-            Err(Abort::Db(e)) => Err(map(e)),
+            .await
+            .map_err(map)
+    }
+}
+
+/// Reserves one order on `c`, which must hold the write lock (an immediate
+/// transaction): nothing can change the stock between the check and the deduction.
+fn reserve_one(
+    c: &rusqlite::Connection,
+    key: &OrderKey,
+    items: &[OrderItem],
+    at: &str,
+) -> rusqlite::Result<Reservation> {
+    let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
+    let done = c
+        .prepare_cached("SELECT 1 FROM reservations WHERE seller_id = ?1 AND order_id = ?2")?
+        .query_row(params![s, o], |_| Ok(()))
+        .optional()?;
+    if done.is_some() {
+        return Ok(Reservation::AlreadyReserved);
+    }
+    // What the order takes of each (hub, sku); another client's order may name one
+    // twice.
+    let mut want: Vec<(&HubId, &SkuId, i64)> = Vec::with_capacity(items.len());
+    for it in items {
+        let q = it.quantity.get();
+        match want
+            .iter_mut()
+            .find(|(h, s, _)| **h == it.hub_id && **s == it.sku_id)
+        {
+            Some(w) => w.2 = w.2.saturating_add(q),
+            None => want.push((&it.hub_id, &it.sku_id, q)),
         }
     }
+    let mut have =
+        c.prepare_cached("SELECT quantity FROM inventory WHERE hub_id = ?1 AND sku_id = ?2")?;
+    for &(hub, sku, q) in &want {
+        let left: Option<i64> = have
+            .query_row(params![hub.as_str(), sku.as_str()], |r| r.get(0))
+            .optional()?;
+        if left.is_none_or(|left| left < q) {
+            return Ok(Reservation::Insufficient {
+                hub_id: hub.clone(),
+                sku_id: sku.clone(),
+            });
+        }
+    }
+    let mut take = c.prepare_cached(
+        "UPDATE inventory SET quantity = quantity - ?3
+         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
+    )?;
+    for &(hub, sku, q) in &want {
+        if take.execute(params![hub.as_str(), sku.as_str(), q])? == 0 {
+            // Impossible while the write lock is held; the caller's transaction rolls
+            // back whatever this order took.
+            return Err(rusqlite::Error::ToSqlConversionFailure(
+                format!("stock of {hub}/{sku} changed under the write lock").into(),
+            ));
+        }
+    }
+    let json = serde_json::to_string(items)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    c.prepare_cached(
+        "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![s, o, json, at])?;
+    Ok(Reservation::Reserved)
 }
