@@ -281,7 +281,7 @@ impl Config {
         };
         let wms = match &self.wms_backend {
             WmsChoice::Embedded => "embedded".to_owned(),
-            WmsChoice::Http { url, .. } => format!("http({url})"),
+            WmsChoice::Http { url, .. } => format!("http({})", redact_credentials(url)),
         };
         format!("queue={queue} bus={bus} store={store} wms={wms}")
     }
