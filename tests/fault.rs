@@ -824,7 +824,7 @@ fn run_variant(mut world: World, size: Size) {
     let mut plan = world.plan.clone();
     plan.sort_by_key(|p| p.at);
     let mut next_outage = 0;
-    let mut active: Option<(Planned, Instant, String)> = None;
+    let mut active: Option<(Planned, Instant, Instant, String)> = None;
     let t0 = Instant::now();
     let hard_end = t0 + world.chaos + Duration::from_secs(120).mul_f64(scale.max(1.0));
     let mut next_kill = t0 + rng.between(world.kill_every.0, world.kill_every.1);
@@ -841,10 +841,10 @@ fn run_variant(mut world: World, size: Size) {
                     sup.kill_one(&mut rng);
                     next_kill = now + rng.between(world.kill_every.0, world.kill_every.1);
                 }
-                if let Some((p, began, note)) = active.take() {
-                    if now >= began + p.hold {
+                if let Some((p, asked, down, note)) = active.take() {
+                    if now >= down + p.hold {
                         let end = faults.end(p.kind);
-                        let lasted = began.elapsed();
+                        let lasted = asked.elapsed();
                         let note = match end {
                             Ok(n) => [note, n]
                                 .into_iter()
@@ -858,19 +858,21 @@ fn run_variant(mut world: World, size: Size) {
                         };
                         happened.push(Happened {
                             kind: p.kind,
-                            at: began - t0,
+                            at: asked - t0,
                             lasted,
                             note,
                         });
                     } else {
-                        active = Some((p, began, note));
+                        active = Some((p, asked, down, note));
                     }
                 } else if next_outage < plan.len() && now >= t0 + plan[next_outage].at {
                     let p = plan[next_outage];
                     next_outage += 1;
-                    let began = Instant::now();
+                    let asked = Instant::now();
                     match faults.begin(p.kind) {
-                        Ok(note) => active = Some((p, began, note)),
+                        // The hold counts from when the backend is actually down (a
+                        // stop can take seconds); `at` from when it was asked.
+                        Ok(note) => active = Some((p, asked, Instant::now(), note)),
                         Err(e) => violations.push(format!("starting {:?}: {e}", p.kind)),
                     }
                 }
@@ -894,6 +896,27 @@ fn run_variant(mut world: World, size: Size) {
         })
     };
     let chaos_took = t0.elapsed();
+    // During an outage a command must say "unavailable, run again later" (exit 4),
+    // nothing else.
+    for (code, n) in &submitted.refused {
+        if *code != 4 {
+            violations.push(format!(
+                "{n} submit(s) during an outage exited {code}, not 4 (unavailable): {:?}",
+                submitted.refusals
+            ));
+        }
+    }
+    for (kind, k) in &sup.figures {
+        for (code, n) in &k.exited {
+            if *code != 4 {
+                violations.push(format!(
+                    "{n} `oms {kind}` exited {code} by itself during the chaos phase, not 4 \
+                     (unavailable): {:?}",
+                    k.why
+                ));
+            }
+        }
+    }
     sup.stop_all();
     violations.append(&mut sup.violations);
     violations.extend(submitted.errors.iter().cloned());
@@ -1133,8 +1156,15 @@ fn check_jobs(
     orders: &[Value],
     v: &mut Vec<String>,
 ) -> String {
-    let by_path: BTreeMap<&str, &FileExpect> =
-        expects.iter().map(|e| (e.path.as_str(), e)).collect();
+    // A job names its file as the message did: relative to the storage root or not.
+    let base = |p: &str| {
+        Path::new(p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let by_name: BTreeMap<String, &FileExpect> =
+        expects.iter().map(|e| (base(&e.path), e)).collect();
     let mine: BTreeSet<&str> = submitted.jobs.iter().map(|(_, j)| j.as_str()).collect();
     let mut stored_by_job: BTreeMap<String, u64> = BTreeMap::new();
     for o in orders {
@@ -1172,7 +1202,7 @@ fn check_jobs(
             }
         };
         let path = job["file_path"].as_str().unwrap_or("");
-        let Some(e) = by_path.get(path) else {
+        let Some(e) = by_name.get(&base(path)) else {
             v.push(format!("job {id} is done for an unknown file {path:?}"));
             continue;
         };
@@ -1229,9 +1259,9 @@ fn check_jobs(
             ));
         }
     }
-    for (path, _) in &submitted.jobs {
-        if !jobs.iter().any(|j| j["file_path"] == path.as_str()) {
-            v.push(format!("no job listed for {path}"));
+    for (path, id) in &submitted.jobs {
+        if !jobs.iter().any(|j| j["job_id"] == id.as_str()) {
+            v.push(format!("no job listed for the submit of {path} ({id})"));
         }
     }
     for e in expects {
@@ -1298,7 +1328,7 @@ fn fault_embedded() {
         ingests: 2,
         fulfils: 2,
         plan: vec![at(Kind::DbLock, 10, 5), at(Kind::DbLock, 40, 35)],
-        submit_over: Duration::from_secs(36),
+        submit_over: Duration::from_secs(60),
         chaos: Duration::from_secs(85),
         kill_every: (Duration::from_millis(300), Duration::from_millis(2500)),
         settle_within: Duration::from_secs(180),
