@@ -247,7 +247,10 @@ impl Private {
     fn start(dir: &Path) -> Option<Self> {
         let python = PathBuf::from(service_env("OMS_TEST_PYTHON")?);
         let tansu = PathBuf::from(service_env("OMS_TEST_TANSU")?);
-        let bin = python.parent().expect("the venv's bin directory").to_owned();
+        let bin = python
+            .parent()
+            .expect("the venv's bin directory")
+            .to_owned();
         let (sqs, kafka, mongo) = (free_port(), free_port(), free_port());
         let mongo_dir = dir.join("secantus");
         let kafka_dir = dir.join("tansu");
@@ -258,7 +261,12 @@ impl Private {
             moto: Service {
                 name: "moto",
                 program: bin.join("moto_server"),
-                args: vec!["-H".into(), "127.0.0.1".into(), "-p".into(), sqs.to_string()],
+                args: vec![
+                    "-H".into(),
+                    "127.0.0.1".into(),
+                    "-p".into(),
+                    sqs.to_string(),
+                ],
                 port: sqs,
                 log: dir.join("moto.log"),
                 child: None,
@@ -377,10 +385,7 @@ impl HttpWms {
 #[derive(Clone)]
 enum QueueAccess {
     Embedded(PathBuf),
-    Sqs {
-        endpoint: String,
-        queue: String,
-    },
+    Sqs { endpoint: String, queue: String },
 }
 
 fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
@@ -401,7 +406,9 @@ impl QueueAccess {
             QueueAccess::Embedded(data) => {
                 let db = Db::open(data).map_err(|e| e.to_string())?;
                 let q = EmbeddedQueue::new(db, QueueSettings::default());
-                block_on(q.send(body)).map(|_| ()).map_err(|e| e.to_string())
+                block_on(q.send(body))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
             QueueAccess::Sqs { endpoint, queue } => block_on(async {
                 let sqs = sqs_client(endpoint);
@@ -533,16 +540,21 @@ impl Faults {
                 let t = Instant::now();
                 let p = self.private.as_mut().expect("private services");
                 p.secantus.start()?;
-                Ok(format!("SecantusDB listening again in {}", secs(t.elapsed())))
+                Ok(format!(
+                    "SecantusDB listening again in {}",
+                    secs(t.elapsed())
+                ))
             }
             Kind::Wms => {
                 let t = Instant::now();
                 self.wms.as_mut().expect("an HTTP warehouse").start();
-                Ok(format!("warehouse listening again in {}", secs(t.elapsed())))
+                Ok(format!(
+                    "warehouse listening again in {}",
+                    secs(t.elapsed())
+                ))
             }
         }
     }
-
 }
 
 impl World {
@@ -569,6 +581,8 @@ struct KindFigures {
     why: BTreeSet<String>,
     /// Exit codes after the final SIGTERM.
     terminated: BTreeMap<i32, u32>,
+    /// Warnings and errors logged, by their first words.
+    warnings: BTreeMap<String, u32>,
 }
 
 struct Slot {
@@ -607,10 +621,26 @@ impl Supervisor {
         }
     }
 
-    fn look_for_panics(&mut self, what: &str, lines: &[String]) {
+    /// Looks through a finished worker's stderr: panics are violations; warnings and
+    /// errors are counted by what they say (up to the first `:` or `;`), to show that
+    /// the outages were felt.
+    fn look_for_panics(&mut self, what: &'static str, lines: &[String]) {
         if let Some(l) = lines.iter().find(|l| l.contains("panicked")) {
             self.violations
                 .push(format!("`oms {what}` panicked: {}", short(l)));
+        }
+        let f = self.figures.entry(what).or_default();
+        for l in lines {
+            let Ok(v) = serde_json::from_str::<Value>(l) else {
+                continue;
+            };
+            if v["level"] != "WARN" && v["level"] != "ERROR" {
+                continue;
+            }
+            let msg = v["fields"]["message"].as_str().unwrap_or("?");
+            let head = msg.split([':', ';']).next().unwrap_or(msg).trim();
+            let head: String = head.chars().take(60).collect();
+            *f.warnings.entry(head).or_insert(0) += 1;
         }
     }
 
@@ -630,10 +660,10 @@ impl Supervisor {
                 self.look_for_panics(kind, &lines);
                 let f = self.figures.entry(kind).or_default();
                 *f.exited.entry(code).or_insert(0) += 1;
-                if f.why.len() < 6 {
-                    if let Some(last) = lines.iter().rev().find(|l| !l.trim().is_empty()) {
-                        f.why.insert(format!("exit {code}: {}", short(last)));
-                    }
+                if let Some(last) = lines.iter().rev().find(|l| !l.trim().is_empty())
+                    && f.why.len() < 6
+                {
+                    f.why.insert(format!("exit {code}: {}", short(last)));
                 }
                 // Restart=always, RestartSec=1.
                 self.slots[i].restart_at = Some(now + Duration::from_secs(1));
@@ -736,7 +766,8 @@ fn submit_all(
                     *out.refused.entry(r.code).or_insert(0) += 1;
                     if out.refusals.len() < 4 {
                         let last = r.stderr.lines().last().unwrap_or("").to_owned();
-                        out.refusals.insert(format!("exit {}: {}", r.code, short(&last)));
+                        out.refusals
+                            .insert(format!("exit {}: {}", r.code, short(&last)));
                     }
                 }
                 Err(e) => {
@@ -795,13 +826,8 @@ fn run_variant(mut world: World, size: Size) {
     );
     let mut rng = Rng::new(seed);
     let files = scaled(size.files, scale);
-    let (w, expects) = Workload::with_invalid(
-        seed,
-        "fault",
-        files,
-        size.per_file,
-        size.invalid_per_file,
-    );
+    let (w, expects) =
+        Workload::with_invalid(seed, "fault", files, size.per_file, size.invalid_per_file);
     w.write_files(&world.oms, &expects);
     match &world.faults.wms {
         Some(h) => w.load_stock(&h.machine),
@@ -934,15 +960,21 @@ fn run_variant(mut world: World, size: Size) {
             Duration::from_secs(300),
         );
         let code = r.as_ref().map_or(-1, |r| r.code);
-        *drain_codes.entry(format!("ingest --drain exit {code}")).or_insert(0) += 1;
-        if let Ok(r) = &r {
-            if r.stderr.contains("panicked") {
-                violations.push(format!("`ingest --drain` panicked: {}", short(&r.stderr)));
-            }
+        *drain_codes
+            .entry(format!("ingest --drain exit {code}"))
+            .or_insert(0) += 1;
+        if let Ok(r) = &r
+            && r.stderr.contains("panicked")
+        {
+            violations.push(format!("`ingest --drain` panicked: {}", short(&r.stderr)));
         }
         // As many fulfils at once as during the chaos phase.
         let mut drains: Vec<Proc> = (0..world.fulfils)
-            .map(|_| world.oms.spawn(&["--log-format", "json", "fulfil", "--drain"]))
+            .map(|_| {
+                world
+                    .oms
+                    .spawn(&["--log-format", "json", "fulfil", "--drain"])
+            })
             .collect();
         for p in &mut drains {
             let left = settle_deadline.saturating_duration_since(Instant::now());
@@ -953,7 +985,9 @@ fn run_variant(mut world: World, size: Size) {
             if lines.iter().any(|l| l.contains("panicked")) {
                 violations.push("`fulfil --drain` panicked".into());
             }
-            *drain_codes.entry(format!("fulfil --drain exit {code}")).or_insert(0) += 1;
+            *drain_codes
+                .entry(format!("fulfil --drain exit {code}"))
+                .or_insert(0) += 1;
         }
         drop(drains);
         let orders = world.oms.orders();
@@ -990,7 +1024,14 @@ fn run_variant(mut world: World, size: Size) {
     let (mut v, outcome) = w.violations(&orders, &stock);
     violations.append(&mut v);
     let jobs = list_jobs(&world.oms);
-    let job_figures = check_jobs(&world.oms, &jobs, &expects, &submitted, &orders, &mut violations);
+    let job_figures = check_jobs(
+        &world.oms,
+        &jobs,
+        &expects,
+        &submitted,
+        &orders,
+        &mut violations,
+    );
     let letters = world
         .oms
         .try_run(
@@ -1031,7 +1072,10 @@ fn run_variant(mut world: World, size: Size) {
     // Figures.
     let mut f = String::new();
     let _ = writeln!(f, "==== fault suite: {} ====", world.name);
-    let _ = writeln!(f, "seed            {seed} (OMS_FAULT_SEED), scale {scale} (OMS_FAULT_SCALE)");
+    let _ = writeln!(
+        f,
+        "seed            {seed} (OMS_FAULT_SEED), scale {scale} (OMS_FAULT_SCALE)"
+    );
     let _ = writeln!(
         f,
         "files           {} ({} submits: two files twice; {} submit attempts, refused {:?})",
@@ -1056,6 +1100,11 @@ fn run_variant(mut world: World, size: Size) {
         );
         for why in &k.why {
             let _ = writeln!(f, "                  {why}");
+        }
+        let mut warned: Vec<(&u32, &String)> = k.warnings.iter().map(|(m, n)| (n, m)).collect();
+        warned.sort_by(|a, b| b.cmp(a));
+        for (n, m) in warned.iter().take(6) {
+            let _ = writeln!(f, "                  logged {n}× {m:?}");
         }
     }
     for h in &happened {
@@ -1194,7 +1243,10 @@ fn check_jobs(
         if state != "done" {
             continue;
         }
-        let job = match oms.try_run(&["jobs", "show", &id, "--output", "json"], Duration::from_secs(60)) {
+        let job = match oms.try_run(
+            &["jobs", "show", &id, "--output", "json"],
+            Duration::from_secs(60),
+        ) {
             Ok(r) if r.code == 0 => r.json(),
             other => {
                 v.push(format!("`jobs show {id}` failed: {other:?}"));
@@ -1217,7 +1269,10 @@ fn check_jobs(
         duplicates += dup;
         *accepted_by_path.entry(e.path.as_str()).or_insert(0) += acc;
         if rows != e.rows {
-            v.push(format!("job {id} ({path}): rows {rows}, the file has {}", e.rows));
+            v.push(format!(
+                "job {id} ({path}): rows {rows}, the file has {}",
+                e.rows
+            ));
         }
         if rej != e.invalid.len() as u64 {
             v.push(format!(

@@ -145,7 +145,10 @@ fn no_secret_appears_in_any_output_or_log() {
     // A malformed URI holding the password.
     let bad_uri = format!("mongodb://omsuser:{mongo_pw}@127.0.0.1:notaport/?{fast}");
     let codes = seen.run_modes(&oms, &["orders", "ls"], &[("OMS_MONGODB_URI", bad_uri)]);
-    assert!(codes.iter().all(|&c| c != 0), "a malformed URI fails: {codes:?}");
+    assert!(
+        codes.iter().all(|&c| c != 0),
+        "a malformed URI fails: {codes:?}"
+    );
     // The URI in a config file with an invalid value beside it.
     let cfg = oms.home.join("secret-oms.toml");
     std::fs::write(
@@ -155,9 +158,15 @@ fn no_secret_appears_in_any_output_or_log() {
     .expect("write a config file");
     let env = [("OMS_CONFIG", cfg.display().to_string())];
     let codes = seen.run_modes(&oms, &["orders", "ls"], &env);
-    assert!(codes.iter().all(|&c| c != 0), "a bad config fails: {codes:?}");
+    assert!(
+        codes.iter().all(|&c| c != 0),
+        "a bad config fails: {codes:?}"
+    );
     let codes = seen.run_modes(&oms, &["doctor"], &env);
-    assert!(codes.iter().all(|&c| c == 4), "doctor with a bad config: {codes:?}");
+    assert!(
+        codes.iter().all(|&c| c == 4),
+        "doctor with a bad config: {codes:?}"
+    );
 
     // 2. A reachable MongoDB that the credentials do not fit (when the services run).
     if let Some(uri) = services::service_env("OMS_MONGODB_URI") {
@@ -267,9 +276,18 @@ fn no_secret_appears_in_any_output_or_log() {
             for (auth, path) in [
                 (None, "/api/v1/orders"),
                 (Some("Bearer wrong-token"), "/api/v1/orders"),
-                (Some(format!("Bearer {api_token}x").as_str()), "/api/v1/orders"),
-                (Some(format!("Bearer {api_token}").as_str()), "/api/v1/orders"),
-                (Some(format!("Basic {api_token}").as_str()), "/api/v1/jobs/nope"),
+                (
+                    Some(format!("Bearer {api_token}x").as_str()),
+                    "/api/v1/orders",
+                ),
+                (
+                    Some(format!("Bearer {api_token}").as_str()),
+                    "/api/v1/orders",
+                ),
+                (
+                    Some(format!("Basic {api_token}").as_str()),
+                    "/api/v1/jobs/nope",
+                ),
                 (None, "/metrics"),
                 (None, "/ready"),
             ] {
@@ -279,7 +297,12 @@ fn no_secret_appears_in_any_output_or_log() {
                 }
                 let r = req.send().await.expect("a response");
                 let status = r.status().as_u16();
-                out.push((auth.map(str::to_owned), path, status, r.text().await.unwrap_or_default()));
+                out.push((
+                    auth.map(str::to_owned),
+                    path,
+                    status,
+                    r.text().await.unwrap_or_default(),
+                ));
             }
             let r = http
                 .post(format!("{base}/api/v1/orders/bulkorder"))
@@ -288,7 +311,12 @@ fn no_secret_appears_in_any_output_or_log() {
                 .send()
                 .await
                 .expect("a response");
-            out.push((Some("wrong".into()), "bulkorder", r.status().as_u16(), r.text().await.unwrap_or_default()));
+            out.push((
+                Some("wrong".into()),
+                "bulkorder",
+                r.status().as_u16(),
+                r.text().await.unwrap_or_default(),
+            ));
             out
         });
         for (auth, path, status, body) in &bodies {
@@ -321,5 +349,9 @@ fn no_secret_appears_in_any_output_or_log() {
         secrets.len(),
         leaks.len()
     );
-    assert!(leaks.is_empty(), "secrets in the output:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secrets in the output:\n{}",
+        leaks.join("\n")
+    );
 }

@@ -938,7 +938,9 @@ impl Workload {
                 v.push(format!("order {id} is stored for seller {seller:?}"));
             }
             let Some(want) = self.orders.get(&id) else {
-                v.push(format!("order {id} is stored but was not a valid submitted order"));
+                v.push(format!(
+                    "order {id} is stored but was not a valid submitted order"
+                ));
                 continue;
             };
             let mut got = Items::new();
@@ -1005,7 +1007,11 @@ impl Workload {
                 v.push(format!(
                     "{k:?}: initial {initial} != remaining {left} + new_order items {taken} \
                      (deducted {} times what new_order orders hold)",
-                    if initial - left > taken { "more" } else { "less" }
+                    if initial - left > taken {
+                        "more"
+                    } else {
+                        "less"
+                    }
                 ));
             }
         }
