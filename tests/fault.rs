@@ -20,7 +20,8 @@
 //!   - `embedded`: everything in the one SQLite file of the data dir. There is no
 //!     process to stop, so the test holds an exclusive write lock on it (`BEGIN
 //!     EXCLUSIVE`) for 5 s (shorter than oms's 30 s busy timeout: calls stall) and for
-//!     35 s (longer: calls fail with "database is locked").
+//!     35 s (longer: calls fail with "database is locked"; during it one worker of
+//!     each kind is spared the SIGKILLs so that it lives through the failures).
 //!   - `embedded_http_wms`: queue, bus and store embedded, the warehouse an
 //!     `oms wms serve` over HTTP (`OMS_WMS_URL`), SIGKILLed and started again on the
 //!     same port (6 s, then 15 s: longer than ingest's validation retries), plus a
@@ -677,10 +678,13 @@ impl Supervisor {
         }
     }
 
-    /// SIGKILLs one running worker (chosen by `rng`); it is started again soon.
-    fn kill_one(&mut self, rng: &mut Rng) {
+    /// SIGKILLs one running worker (chosen by `rng`); it is started again soon. With
+    /// `spare`, the first worker of each kind is left alone (so that one of each lives
+    /// through a long outage instead of being killed while it waits).
+    fn kill_one(&mut self, rng: &mut Rng, spare: bool) {
+        let first = |i: usize| (0..i).all(|j| self.slots[j].kind != self.slots[i].kind);
         let running: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| self.slots[i].proc.is_some())
+            .filter(|&i| self.slots[i].proc.is_some() && !(spare && first(i)))
             .collect();
         if running.is_empty() {
             return;
@@ -864,7 +868,12 @@ fn run_variant(mut world: World, size: Size) {
                 let now = Instant::now();
                 sup.tend(oms);
                 if now >= next_kill {
-                    sup.kill_one(&mut rng);
+                    // Outages longer than the embedded busy timeout (30 s) spare a worker
+                    // of each kind, which must then live through calls that fail.
+                    let long = active
+                        .as_ref()
+                        .is_some_and(|(p, ..)| p.hold >= Duration::from_secs(30));
+                    sup.kill_one(&mut rng, long);
                     next_kill = now + rng.between(world.kill_every.0, world.kill_every.1);
                 }
                 if let Some((p, asked, down, note)) = active.take() {
