@@ -51,10 +51,11 @@
 //!
 //! Size: `OMS_FAULT_SCALE` (default 1, may be fractional) multiplies the number of
 //! files. At 1, `embedded` has 24 files of 900 valid + 20 invalid orders (21,600 valid
-//! orders, ~44k rows) and takes about 2 minutes; `embedded_http_wms` 12 files of 500
-//! (6,000 orders); `real` only 12 files of 200 (2,400 orders), because SecantusDB
-//! stores ~3k orders/s and fulfil over it does ~13 events/s per consumer. The chaos
-//! timeline is the same at every scale; the settle phase gets more time.
+//! orders, ~44k rows) and takes about 1.5 minutes; `embedded_http_wms` 12 files of
+//! 500 (6,000 orders), about 1 minute; `real` only 12 files of 200 (2,400 orders),
+//! because SecantusDB stores ~3k orders/s and fulfil over it does ~13 events/s per
+//! consumer, about 2.5 minutes (most of it fulfil's backlog after the chaos phase).
+//! The chaos timeline is the same at every scale; the settle phase gets more time.
 //!
 //! The real variant needs `scripts/services env`'s `OMS_TEST_PYTHON` (its directory
 //! holds `moto_server` and `secantusd-py`) and `OMS_TEST_TANSU`; without them it is
