@@ -1,6 +1,7 @@
 //! Configuration: defaults < `oms.toml` (`--config` / `OMS_CONFIG`) < `OMS_*`
 //! environment < flags, and the choice of adapter for each port.
 
+use crate::adapters::embedded::db::{DbError, is_busy};
 use crate::adapters::embedded::{
     BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
 };
@@ -280,17 +281,25 @@ impl Config {
         };
         let wms = match &self.wms_backend {
             WmsChoice::Embedded => "embedded".to_owned(),
-            WmsChoice::Http { url, .. } => format!("http({url})"),
+            WmsChoice::Http { url, .. } => format!("http({})", redact_credentials(url)),
         };
         format!("queue={queue} bus={bus} store={store} wms={wms}")
     }
 
     fn open_db(&self) -> anyhow::Result<Db> {
-        Db::open(&self.data_dir).with_context(|| {
+        let context = || {
             format!(
                 "cannot open the embedded database in {}",
                 self.data_dir.display()
             )
+        };
+        Db::open(&self.data_dir).map_err(|e| match &e {
+            // Another process holds the write lock longer than the busy timeout: the
+            // embedded backend is unavailable for now (exit 4), not broken.
+            DbError::Sqlite(s) if is_busy(s) => {
+                anyhow::Error::new(AppError::Unavailable(e.to_string())).context(context())
+            }
+            _ => anyhow::Error::new(e).context(context()),
         })
     }
 
