@@ -321,7 +321,7 @@ fn as_model(p: &ParsedFile) -> Model {
                 .map(|(it, rows)| {
                     (
                         (it.sku_id.to_string(), it.hub_id.to_string()),
-                        (it.quantity.get(), rows.clone()),
+                        (it.quantity.get(), rows.to_vec()),
                     )
                 })
                 .collect();

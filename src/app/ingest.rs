@@ -6,9 +6,10 @@
 
 use super::files::{HashingReader, StorageRoot};
 use super::{AppError, Backends, Shutdown, retry};
+use crate::domain::orders_file::Candidate;
 use crate::domain::{
-    BulkOrderRequest, HubId, Job, JobCounts, JobState, OrderEvent, ParsedFile, SellerId, SkuId,
-    parse_orders_until, timestamp,
+    BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
+    SkuId, parse_orders_until, timestamp,
 };
 use crate::ports::{Event, Inserted, JobReport, QueueDepth, QueueMessage, Validation, WmsError};
 use std::cell::Cell;
@@ -518,10 +519,11 @@ async fn process(
         parsed.orders_rejected,
     );
 
-    let orders: Vec<_> = parsed.candidates.iter().map(|c| c.order.clone()).collect();
+    // Moved out chunk by chunk while stored: memory is released as the job goes.
+    let orders = std::mem::take(&mut parsed.candidates);
     tracing::debug!(job = %job_id, orders = orders.len(), "storing orders");
     b.uow.begin().await?;
-    let stored = store_and_publish(b, job_id, &orders, &parsed, observer.as_ref(), shutdown).await;
+    let stored = store_and_publish(b, job_id, orders, &parsed, observer.as_ref(), shutdown).await;
     match stored {
         Ok(Some(report)) => {
             b.uow.commit().await?;
@@ -553,7 +555,7 @@ const STORE_CHUNK: usize = 5000;
 async fn store_and_publish(
     b: &Backends,
     job_id: &str,
-    orders: &[crate::domain::NewOrder],
+    orders: Vec<Candidate>,
     parsed: &ParsedFile,
     observer: &dyn IngestObserver,
     shutdown: &Shutdown,
@@ -565,13 +567,18 @@ async fn store_and_publish(
         ..JobCounts::default()
     };
     let mut events = Vec::new();
-    for chunk in orders.chunks(STORE_CHUNK) {
+    let mut orders = orders.into_iter().map(|c| c.order);
+    loop {
+        let chunk: Vec<NewOrder> = orders.by_ref().take(STORE_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
         // A big file takes seconds to store: shutdown is checked between chunks so
         // that it is answered within one chunk's time, not the whole file's.
         if shutdown.is_set() {
             return Ok(None);
         }
-        let results = b.store.insert_orders(job_id, chunk).await?;
+        let results = b.store.insert_orders(job_id, &chunk).await?;
         for (order, r) in chunk.iter().zip(results) {
             let publish = match r {
                 Inserted::Created => true,

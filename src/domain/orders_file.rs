@@ -9,6 +9,7 @@
 use super::ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};
 use super::order::{NewOrder, OrderItem, Reject};
 use csv::ByteRecord;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::io::{self, Read};
 
@@ -218,12 +219,15 @@ fn is_blank(rec: &ByteRecord) -> bool {
     rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
 }
 
+/// The file lines summed into one item: nearly always one, kept inline.
+pub type ItemRows = SmallVec<[u64; 1]>;
+
 /// An order that passed the row rules, with the file lines of each of its items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub order: NewOrder,
     /// `item_rows[i]` are the lines summed into `order.items[i]`.
-    pub item_rows: Vec<Vec<u64>>,
+    pub item_rows: Vec<ItemRows>,
 }
 
 /// The result of reading a whole file.
@@ -260,13 +264,15 @@ impl ParsedFile {
     /// Rejects, whole, every candidate that has an item for which `unknown` gives a
     /// reason (the warehouse does not know its hub or SKU); one reject per such row.
     pub fn reject_unknown(&mut self, unknown: impl Fn(&HubId, &SkuId) -> Option<String>) {
-        let candidates = std::mem::take(&mut self.candidates);
-        for c in candidates {
-            let mut reasons = Vec::new();
+        let (rejects, orders_rejected) = (&mut self.rejects, &mut self.orders_rejected);
+        let before = rejects.len();
+        self.candidates.retain(|c| {
+            let mut ok = true;
             for (item, rows) in c.order.items.iter().zip(&c.item_rows) {
                 if let Some(why) = unknown(&item.hub_id, &item.sku_id) {
+                    ok = false;
                     for &row in rows {
-                        reasons.push(Reject {
+                        rejects.push(Reject {
                             row: Some(row),
                             order_id: Some(c.order.order_id.to_string()),
                             column: Some("hub_id/sku_id".into()),
@@ -275,22 +281,21 @@ impl ParsedFile {
                     }
                 }
             }
-            if reasons.is_empty() {
-                self.candidates.push(c);
-            } else {
-                self.orders_rejected += 1;
-                self.rejects.extend(reasons);
+            if !ok {
+                *orders_rejected += 1;
             }
+            ok
+        });
+        if rejects.len() > before {
+            rejects.sort_by_key(|r| r.row);
         }
-        self.rejects.sort_by_key(|r| r.row);
     }
 }
 
 #[derive(Debug)]
 struct Draft {
     order_id: OrderId,
-    items: Vec<(OrderItem, Vec<u64>)>,
-    valid_rows: Vec<u64>,
+    items: Vec<(OrderItem, ItemRows)>,
     rejects: Vec<Reject>,
 }
 
@@ -301,7 +306,24 @@ pub struct OrderFileParser {
     header: Header,
     drafts: Vec<Draft>,
     index: HashMap<OrderId, usize>,
+    /// Every hub and SKU of the file once: items share them.
+    hubs: HashMap<Box<str>, HubId>,
+    skus: HashMap<Box<str>, SkuId>,
     out: ParsedFile,
+}
+
+/// `parse` of `raw`, shared with every earlier row that had the same text.
+fn interned<T: Clone>(
+    seen: &mut HashMap<Box<str>, T>,
+    raw: &str,
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+) -> Result<T, FieldError> {
+    if let Some(v) = seen.get(raw) {
+        return Ok(v.clone());
+    }
+    let v = parse(raw)?;
+    seen.insert(raw.into(), v.clone());
+    Ok(v)
 }
 
 fn reject(row: u64, order: Option<&str>, column: &str, why: impl Into<String>) -> Reject {
@@ -320,6 +342,8 @@ impl OrderFileParser {
             header,
             drafts: Vec::new(),
             index: HashMap::new(),
+            hubs: HashMap::new(),
+            skus: HashMap::new(),
             out: ParsedFile::default(),
         }
     }
@@ -361,9 +385,21 @@ impl OrderFileParser {
             }
         }
         let order_id = order_raw.and_then(|s| field(OrderId::parse(s), "order_id", &mut errs));
-        let sku = sku_raw.and_then(|s| field(SkuId::parse(s), "sku_id", &mut errs));
+        let sku = sku_raw.and_then(|s| {
+            field(
+                interned(&mut self.skus, s, SkuId::parse),
+                "sku_id",
+                &mut errs,
+            )
+        });
         let qty = qty_raw.and_then(|s| field(Quantity::parse(s), "quantity", &mut errs));
-        let hub = hub_raw.and_then(|s| field(HubId::parse(s), "hub_id", &mut errs));
+        let hub = hub_raw.and_then(|s| {
+            field(
+                interned(&mut self.hubs, s, HubId::parse),
+                "hub_id",
+                &mut errs,
+            )
+        });
         if let Some(s) = seller_raw {
             let s = s.trim();
             if !s.is_empty() && !self.seller.same_as(s) {
@@ -401,7 +437,6 @@ impl OrderFileParser {
                 self.drafts.push(Draft {
                     order_id: order_id.clone(),
                     items: Vec::new(),
-                    valid_rows: Vec::new(),
                     rejects: Vec::new(),
                 });
                 self.index.insert(order_id, self.drafts.len() - 1);
@@ -418,7 +453,6 @@ impl OrderFileParser {
             hub.expect("valid"),
             qty.expect("valid"),
         );
-        draft.valid_rows.push(line);
         if let Some((item, rows)) = draft
             .items
             .iter_mut()
@@ -444,7 +478,7 @@ impl OrderFileParser {
                     hub_id: hub,
                     quantity: qty,
                 },
-                vec![line],
+                smallvec::smallvec![line],
             ));
         }
     }
@@ -452,6 +486,11 @@ impl OrderFileParser {
     /// Ends the file: orders with any invalid row are rejected whole (their valid rows
     /// are listed too, so a seller can fix and resubmit the whole order).
     pub fn finish(mut self) -> ParsedFile {
+        // The lookups are done with: free them before the orders are built.
+        drop(std::mem::take(&mut self.index));
+        drop(std::mem::take(&mut self.hubs));
+        drop(std::mem::take(&mut self.skus));
+        self.out.candidates.reserve_exact(self.drafts.len());
         for d in self.drafts {
             if d.rejects.is_empty() {
                 let (items, item_rows) = d.items.into_iter().unzip();
@@ -472,7 +511,8 @@ impl OrderFileParser {
                     .map(|r| r.to_string())
                     .collect();
                 let mut rejects = d.rejects;
-                for row in d.valid_rows {
+                // Its valid rows: those summed into its items.
+                for row in d.items.iter().flat_map(|(_, rows)| rows.iter().copied()) {
                     rejects.push(Reject {
                         row: Some(row),
                         order_id: Some(d.order_id.to_string()),
@@ -553,6 +593,10 @@ mod tests {
         parse_orders(s.as_bytes(), &seller()).unwrap()
     }
 
+    fn rows_of(c: &Candidate) -> Vec<Vec<u64>> {
+        c.item_rows.iter().map(|r| r.to_vec()).collect()
+    }
+
     fn ids(p: &ParsedFile) -> Vec<&str> {
         p.candidates
             .iter()
@@ -621,7 +665,7 @@ mod tests {
             parse("order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\nB,2,1,1,1\nA,3,2,1,2\n");
         assert_eq!(ids(&p), ["A", "B"]);
         assert_eq!(p.candidates[0].order.items.len(), 2);
-        assert_eq!(p.candidates[0].item_rows, vec![vec![2], vec![4]]);
+        assert_eq!(rows_of(&p.candidates[0]), vec![vec![2], vec![4]]);
     }
 
     #[test]
@@ -633,7 +677,7 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].quantity.get(), 4);
         assert_eq!(p.warnings, 1);
-        assert_eq!(p.candidates[0].item_rows[0], vec![2, 3]);
+        assert_eq!(rows_of(&p.candidates[0])[0], vec![2, 3]);
     }
 
     #[test]
@@ -796,7 +840,7 @@ mod tests {
         }
         let p = parse(&f);
         assert_eq!(ids(&p), ["A", "B", "C"]);
-        assert_eq!(p.candidates[2].item_rows, vec![vec![4]]);
+        assert_eq!(rows_of(&p.candidates[2]), vec![vec![4]]);
         // A wide header under the cap: the columns are found at the far end.
         let mut wide: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
         wide.extend(COLUMNS.iter().map(|c| (*c).to_owned()));
@@ -808,8 +852,8 @@ mod tests {
         let rows = |f: &str| -> Vec<Vec<Vec<u64>>> {
             parse(f)
                 .candidates
-                .into_iter()
-                .map(|c| c.item_rows)
+                .iter()
+                .map(rows_of)
                 .collect()
         };
         let lf =
