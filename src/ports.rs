@@ -391,6 +391,20 @@ pub trait Warehouse: Send + Sync {
     /// [`WmsError::Unavailable`], [`WmsError::Protocol`].
     async fn validate(&self, hub: &HubId, sku: &SkuId) -> Result<Validation, WmsError>;
 
+    /// [`Warehouse::validate`] for several pairs, the answers in the same order.
+    /// Adapters answer it in one database call or several requests at once; the
+    /// default asks one pair after the other.
+    ///
+    /// # Errors
+    /// As [`Warehouse::validate`].
+    async fn validate_many(&self, pairs: &[(HubId, SkuId)]) -> Result<Vec<Validation>, WmsError> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (hub, sku) in pairs {
+            out.push(self.validate(hub, sku).await?);
+        }
+        Ok(out)
+    }
+
     /// Deducts every item of order `key`, all or nothing; idempotent by `key` where the
     /// warehouse supports it.
     ///

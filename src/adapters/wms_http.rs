@@ -61,7 +61,8 @@ pub struct Answer {
     pub error: Option<String>,
 }
 
-/// Reservation requests in flight at once in [`Warehouse::reserve_many`].
+/// Requests in flight at once in [`Warehouse::validate_many`] and
+/// [`Warehouse::reserve_many`].
 pub const RESERVE_CONCURRENCY: usize = 16;
 
 const BATCH_UNKNOWN: u8 = 0;
@@ -273,6 +274,19 @@ impl Warehouse for HttpWarehouse {
             }
         }
         self.reserve_items(items).await
+    }
+
+    /// Up to [`RESERVE_CONCURRENCY`] pairs in flight at once, answers in order.
+    async fn validate_many(&self, pairs: &[(HubId, SkuId)]) -> Result<Vec<Validation>, WmsError> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let calls: Vec<_> = pairs
+            .iter()
+            .map(|(hub, sku)| self.validate(hub, sku))
+            .collect();
+        futures_util::stream::iter(calls)
+            .buffered(RESERVE_CONCURRENCY)
+            .try_collect()
+            .await
     }
 
     /// Up to [`RESERVE_CONCURRENCY`] orders in flight at once, answers in order.

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Warehouse validations in flight at once for one file.
-const WMS_CONCURRENCY: usize = 16;
+/// (hub, sku) pairs per warehouse validation call.
+const VALIDATE_CHUNK: usize = 256;
 
 /// How `ingest` runs.
 #[derive(Debug, Clone, Copy)]
@@ -471,37 +471,35 @@ async fn process(
         ));
     }
 
-    // Each distinct (hub, sku) once, a bounded number at a time.
+    // Each distinct (hub, sku) once, in chunks (the adapter sends a chunk's pairs
+    // several at a time, or answers it in one database call); a chunk that fails for
+    // a while is tried again, shutdown is checked between chunks.
     let mut verdicts: HashMap<(HubId, SkuId), Validation> = HashMap::new();
     let pairs = parsed.distinct_pairs();
     observer.file_parsed(job_id, parsed.rows, pairs.len() as u64);
-    let mut pending = pairs.into_iter();
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        while running.len() < WMS_CONCURRENCY {
-            let Some((hub, sku)) = pending.next() else {
-                break;
-            };
-            let (wms, mut sd, attempts) = (Arc::clone(&b.wms), shutdown.clone(), opts.wms_attempts);
-            running.spawn(async move {
-                let unavailable = |e: &WmsError| matches!(e, WmsError::Unavailable(_));
-                let v = retry(attempts, &mut sd, unavailable, || wms.validate(&hub, &sku)).await;
-                ((hub, sku), v)
-            });
+    for chunk in pairs.chunks(VALIDATE_CHUNK) {
+        if shutdown.is_set() {
+            return Ok(Handled::Interrupted);
         }
-        match running.join_next().await {
-            None => break,
-            Some(Ok((pair, Ok(v)))) => {
-                verdicts.insert(pair, v);
-            }
-            Some(Ok((_, Err(e)))) => {
-                if shutdown.is_set() {
-                    return Ok(Handled::Interrupted);
-                }
-                return Err(e.into());
-            }
-            Some(Err(e)) => return Err(AppError::Failed(format!("validation task failed: {e}"))),
+        let unavailable = |e: &WmsError| matches!(e, WmsError::Unavailable(_));
+        let mut sd = shutdown.clone();
+        let answers = match retry(opts.wms_attempts, &mut sd, unavailable, || {
+            b.wms.validate_many(chunk)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(_) if shutdown.is_set() => return Ok(Handled::Interrupted),
+            Err(e) => return Err(e.into()),
+        };
+        if answers.len() != chunk.len() {
+            return Err(AppError::Failed(format!(
+                "the warehouse answered {} of {} validations",
+                answers.len(),
+                chunk.len()
+            )));
         }
+        verdicts.extend(chunk.iter().cloned().zip(answers));
     }
     if shutdown.is_set() {
         return Ok(Handled::Interrupted);

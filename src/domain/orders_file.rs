@@ -849,13 +849,8 @@ mod tests {
 
     #[test]
     fn rows_are_numbered_by_file_line_with_crlf_and_blank_lines() {
-        let rows = |f: &str| -> Vec<Vec<Vec<u64>>> {
-            parse(f)
-                .candidates
-                .iter()
-                .map(rows_of)
-                .collect()
-        };
+        let rows =
+            |f: &str| -> Vec<Vec<Vec<u64>>> { parse(f).candidates.iter().map(rows_of).collect() };
         let lf =
             "order_id,sku_id,quantity,seller_id,hub_id\nA,1,1,1,1\n\nB,1,1,1,1\n\n\n   \nC,1,1,1,1";
         assert_eq!(rows(lf), [vec![vec![2]], vec![vec![4]], vec![vec![8]]]);

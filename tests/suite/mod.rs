@@ -269,6 +269,7 @@ macro_rules! warehouse_contract {
                 $make,
                 [
                     validate_knows_loaded_hubs_and_skus,
+                    validate_many_answers_each_pair_in_turn,
                     reserve_deducts_every_item,
                     reserving_the_same_order_again_deducts_nothing,
                     one_short_item_fails_the_whole_order,
@@ -1687,6 +1688,33 @@ pub mod warehouse_suite {
             Validation::Known => panic!("unknown sku S9 validated"),
         }
         assert!(matches!(check("H9", "S9").await, Validation::Unknown(_)));
+    }
+
+    pub async fn validate_many_answers_each_pair_in_turn(f: &impl WarehouseFixture) {
+        f.set_stock(&[("H1", "S1", 5), ("H2", "S2", 0)]).await;
+        let wms = f.warehouse().await;
+        assert_eq!(wms.validate_many(&[]).await.unwrap(), []);
+        let pairs = [
+            ("H1", "S1"),
+            ("H9", "S1"),
+            ("H2", "S2"),
+            ("H1", "S9"),
+            ("H1", "S2"),
+        ]
+        .map(|(h, s)| (hub(h), sku(s)));
+        let v = wms.validate_many(&pairs).await.expect("validate_many");
+        assert_eq!(v.len(), pairs.len(), "{v:?}");
+        assert_eq!(v[0], Validation::Known);
+        assert!(
+            matches!(&v[1], Validation::Unknown(why) if why.contains("H9")),
+            "{v:?}"
+        );
+        assert_eq!(v[2], Validation::Known, "no stock is still known");
+        assert!(
+            matches!(&v[3], Validation::Unknown(why) if why.contains("S9")),
+            "{v:?}"
+        );
+        assert_eq!(v[4], Validation::Known);
     }
 
     pub async fn reserve_deducts_every_item(f: &impl WarehouseFixture) {

@@ -9,6 +9,7 @@ use crate::ports::{Reservation, Validation, Warehouse, WmsError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The warehouse adapter over the embedded database; also loads and lists stock.
 #[derive(Debug, Clone)]
@@ -131,27 +132,53 @@ impl EmbeddedWarehouse {
 #[async_trait]
 impl Warehouse for EmbeddedWarehouse {
     async fn validate(&self, hub: &HubId, sku: &SkuId) -> Result<Validation, WmsError> {
-        let (h, s) = (hub.to_string(), sku.to_string());
+        let one = [(hub.clone(), sku.clone())];
+        Ok(self.validate_many(&one).await?.remove(0))
+    }
+
+    /// Every pair in one database call; each hub and SKU looked up once.
+    async fn validate_many(&self, pairs: &[(HubId, SkuId)]) -> Result<Vec<Validation>, WmsError> {
+        let pairs = pairs.to_vec();
         self.db
             .call(move |c| {
-                let hub_known: bool = c
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM inventory WHERE hub_id = ?1)")?
-                    .query_row(params![h], |r| r.get(0))?;
-                let sku_known: bool = c
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM inventory WHERE sku_id = ?1)")?
-                    .query_row(params![s], |r| r.get(0))?;
-                Ok(match (hub_known, sku_known) {
-                    (true, true) => Validation::Known,
-                    (false, true) => {
-                        Validation::Unknown(format!("hub_id {h} is not known to the warehouse"))
-                    }
-                    (true, false) => {
-                        Validation::Unknown(format!("sku_id {s} is not known to the warehouse"))
-                    }
-                    (false, false) => Validation::Unknown(format!(
-                        "hub_id {h} and sku_id {s} are not known to the warehouse"
-                    )),
-                })
+                let mut hubs: HashMap<HubId, bool> = HashMap::new();
+                let mut skus: HashMap<SkuId, bool> = HashMap::new();
+                let mut hub_q =
+                    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM inventory WHERE hub_id = ?1)")?;
+                let mut sku_q =
+                    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM inventory WHERE sku_id = ?1)")?;
+                let mut out = Vec::with_capacity(pairs.len());
+                for (h, s) in &pairs {
+                    let hub_known = match hubs.get(h) {
+                        Some(&k) => k,
+                        None => {
+                            let k = hub_q.query_row(params![h.as_str()], |r| r.get(0))?;
+                            hubs.insert(h.clone(), k);
+                            k
+                        }
+                    };
+                    let sku_known = match skus.get(s) {
+                        Some(&k) => k,
+                        None => {
+                            let k = sku_q.query_row(params![s.as_str()], |r| r.get(0))?;
+                            skus.insert(s.clone(), k);
+                            k
+                        }
+                    };
+                    out.push(match (hub_known, sku_known) {
+                        (true, true) => Validation::Known,
+                        (false, true) => {
+                            Validation::Unknown(format!("hub_id {h} is not known to the warehouse"))
+                        }
+                        (true, false) => {
+                            Validation::Unknown(format!("sku_id {s} is not known to the warehouse"))
+                        }
+                        (false, false) => Validation::Unknown(format!(
+                            "hub_id {h} and sku_id {s} are not known to the warehouse"
+                        )),
+                    });
+                }
+                Ok(out)
             })
             .await
             .map_err(map)
