@@ -533,13 +533,17 @@ _oms() {
             return 0
             ;;
         oms__subcmd__fulfil)
-            opts="-v -q -h --drain --group --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            opts="-v -q -h --drain --group --batch --config --data-dir --storage-root --log-format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

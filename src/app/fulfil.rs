@@ -6,7 +6,7 @@
 //! (seller, order) so a redelivered event never deducts twice.
 
 use super::{AppError, Backends, Shutdown};
-use crate::domain::{OrderEvent, OrderKey, Outcome, Status};
+use crate::domain::{OrderKey, Outcome, Status};
 use crate::ports::{BusError, Consumer, Delivered, Reservation};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -272,11 +272,9 @@ async fn apply_in_tx(
     };
     let mut keys = Vec::with_capacity(batch.len());
     for d in batch {
-        match serde_json::from_str::<OrderEvent>(&d.payload) {
-            Ok(ev) => keys.push(OrderKey {
-                seller_id: ev.seller_id,
-                order_id: ev.order_id,
-            }),
+        // Only the order's key is read: the store holds the order itself.
+        match serde_json::from_str::<OrderKey>(&d.payload) {
+            Ok(key) => keys.push(key),
             Err(e) => {
                 t.skipped += 1;
                 tracing::warn!(

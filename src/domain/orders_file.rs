@@ -10,7 +10,8 @@ use super::ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};
 use super::order::{NewOrder, OrderItem, Reject};
 use csv::ByteRecord;
 use smallvec::SmallVec;
-use std::collections::HashMap;
+/// Seeded and fast: the parser hashes every row's order id, hub and SKU.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::io::{self, Read};
 
 /// The required columns, in the original service's order.
@@ -249,7 +250,8 @@ impl ParsedFile {
     /// The distinct (hub, sku) pairs of the candidates, in order of first appearance:
     /// what the warehouse must confirm before the orders are stored.
     pub fn distinct_pairs(&self) -> Vec<(HubId, SkuId)> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen =
+            std::collections::HashSet::with_hasher(foldhash::fast::RandomState::default());
         let mut out = Vec::new();
         for c in &self.candidates {
             for it in &c.order.items {
@@ -341,9 +343,9 @@ impl OrderFileParser {
             seller,
             header,
             drafts: Vec::new(),
-            index: HashMap::new(),
-            hubs: HashMap::new(),
-            skus: HashMap::new(),
+            index: HashMap::default(),
+            hubs: HashMap::default(),
+            skus: HashMap::default(),
             out: ParsedFile::default(),
         }
     }

@@ -190,35 +190,70 @@ impl Warehouse for EmbeddedWarehouse {
     }
 
     /// Every order in one database call and one transaction (or savepoint of the unit
-    /// of work), which holds the write lock throughout: each order's stock is checked,
-    /// then deducted, so an order is all or nothing without a savepoint of its own.
+    /// of work), which holds the write lock throughout, so nothing else changes the
+    /// stock meanwhile: each (hub, sku) is read once, the orders are decided one after
+    /// the other against what is left, and each (hub, sku) is deducted once at the end
+    /// (by the batch's total, still as a conditional update).
     async fn reserve_many(
         &self,
         orders: &[(OrderKey, Vec<OrderItem>)],
     ) -> Result<Vec<Reservation>, WmsError> {
         let orders = orders.to_vec();
         self.db
-            .call(move |c| {
-                write(c, |c| {
-                    let at = now_rfc3339();
-                    orders
-                        .iter()
-                        .map(|(key, items)| reserve_one(c, key, items, &at))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
+            .call(move |c| write(c, |c| reserve_all(c, &orders, &now_rfc3339())))
             .await
             .map_err(map)
     }
 }
 
-/// Reserves one order on `c`, which must hold the write lock (an immediate
-/// transaction): nothing can change the stock between the check and the deduction.
+/// Stock left per (hub, sku) while a batch is decided (`None`: no such line).
+type Levels = HashMap<(HubId, SkuId), Option<i64>>;
+
+/// Decides and records every order of a batch on `c`, which must hold the write lock.
+fn reserve_all(
+    c: &rusqlite::Connection,
+    orders: &[(OrderKey, Vec<OrderItem>)],
+    at: &str,
+) -> rusqlite::Result<Vec<Reservation>> {
+    let mut levels = Levels::new();
+    let mut taken: HashMap<(HubId, SkuId), i64> = HashMap::new();
+    let mut out = Vec::with_capacity(orders.len());
+    for (key, items) in orders {
+        let r = reserve_one(c, key, items, at, &mut levels)?;
+        if r == Reservation::Reserved {
+            for it in items {
+                *taken
+                    .entry((it.hub_id.clone(), it.sku_id.clone()))
+                    .or_insert(0) += it.quantity.get();
+            }
+        }
+        out.push(r);
+    }
+    let mut take = c.prepare_cached(
+        "UPDATE inventory SET quantity = quantity - ?3
+         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
+    )?;
+    for ((hub, sku), q) in &taken {
+        if take.execute(params![hub.as_str(), sku.as_str(), q])? == 0 {
+            // Impossible while the write lock is held; the caller's transaction rolls
+            // the whole batch back.
+            return Err(rusqlite::Error::ToSqlConversionFailure(
+                format!("stock of {hub}/{sku} changed under the write lock").into(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Decides one order against `levels` (read from `c` on first use) and, when it is
+/// reserved, records it and lowers `levels`; the stock itself is deducted by the
+/// caller.
 fn reserve_one(
     c: &rusqlite::Connection,
     key: &OrderKey,
     items: &[OrderItem],
     at: &str,
+    levels: &mut Levels,
 ) -> rusqlite::Result<Reservation> {
     let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
     let done = c
@@ -244,9 +279,17 @@ fn reserve_one(
     let mut have =
         c.prepare_cached("SELECT quantity FROM inventory WHERE hub_id = ?1 AND sku_id = ?2")?;
     for &(hub, sku, q) in &want {
-        let left: Option<i64> = have
-            .query_row(params![hub.as_str(), sku.as_str()], |r| r.get(0))
-            .optional()?;
+        let pair = (hub.clone(), sku.clone());
+        let left = match levels.get(&pair) {
+            Some(&l) => l,
+            None => {
+                let l = have
+                    .query_row(params![hub.as_str(), sku.as_str()], |r| r.get(0))
+                    .optional()?;
+                levels.insert(pair, l);
+                l
+            }
+        };
         if left.is_none_or(|left| left < q) {
             return Ok(Reservation::Insufficient {
                 hub_id: hub.clone(),
@@ -254,17 +297,9 @@ fn reserve_one(
             });
         }
     }
-    let mut take = c.prepare_cached(
-        "UPDATE inventory SET quantity = quantity - ?3
-         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
-    )?;
     for &(hub, sku, q) in &want {
-        if take.execute(params![hub.as_str(), sku.as_str(), q])? == 0 {
-            // Impossible while the write lock is held; the caller's transaction rolls
-            // back whatever this order took.
-            return Err(rusqlite::Error::ToSqlConversionFailure(
-                format!("stock of {hub}/{sku} changed under the write lock").into(),
-            ));
+        if let Some(Some(left)) = levels.get_mut(&(hub.clone(), sku.clone())) {
+            *left -= q;
         }
     }
     let json = serde_json::to_string(items)
