@@ -275,7 +275,7 @@ def logfield(args):
 
 def logproc(args):
     """Microseconds from the first "file started" to the last "job done": the work,
-    without process start, connecting, or the drain's last empty poll."""
+    without process start, connecting, or the drain's last look at the queue."""
     start = done = None
     for ts, f in log_lines(args.log):
         m = f.get("message")
@@ -406,9 +406,9 @@ def table(args):
             f"{hrate / rate:.2f}×", "≥ 5k/s", atleast(hrate, 5_000), note)
     if idle_i:
         row("fixed cost: ingest --drain, empty queue", "—", secs(idle_i), "", "", "none set", "—",
-            "process start + one empty long poll (1 s)")
+            "process start + one look at the queue depth")
         row("fixed cost: fulfil --drain, no lag", "—", secs(idle_f), "", "", "none set", "—",
-            "process start + one empty poll (1 s)")
+            "process start + one look at the group lag")
     if r.get("ls.oms_ms"):
         a, b = num("ls.oms_ms"), num("ls.sql_ms")
         big = num("ls.orders") >= 240_000

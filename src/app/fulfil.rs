@@ -130,7 +130,8 @@ async fn consume(
     let mut consumer = b.bus.subscribe(&opts.group).await?;
     let mut totals = FulfilTotals::default();
     let mut backoff = Duration::from_millis(200);
-    let mut drained = false;
+    // With nothing to do, a drain ends at once rather than after an empty poll.
+    let mut drained = opts.drain && matches!(b.bus.lag(&opts.group).await, Ok(0));
     let mut failures = 0u32;
     loop {
         if shutdown.is_set() || drained {

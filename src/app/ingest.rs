@@ -154,16 +154,14 @@ async fn consume(
 ) -> Result<IngestTotals, AppError> {
     let mut totals = IngestTotals::default();
     let mut idle_backoff = Duration::from_millis(200);
-    // While draining, the queue is checked before each receive after the first, so
-    // the run ends as soon as the last message is done instead of after one more
-    // empty long poll.
-    let mut check_first = false;
+    // While draining, the queue is checked before each receive, so the run ends as
+    // soon as the last message is done (or at once when there is none) instead of
+    // after one more empty long poll.
     loop {
         if shutdown.is_set() {
             break;
         }
         if opts.drain
-            && check_first
             && let Ok(d) = b.queue.depth().await
             && d.visible == 0
             && d.in_flight == 0
@@ -171,7 +169,6 @@ async fn consume(
             observer.idle(Some(d));
             break;
         }
-        check_first = opts.drain;
         let received = tokio::select! {
             () = shutdown.wait() => break,
             r = b.queue.receive(opts.wait) => r,

@@ -297,8 +297,52 @@ impl ParsedFile {
 #[derive(Debug)]
 struct Draft {
     order_id: OrderId,
-    items: Vec<(OrderItem, ItemRows)>,
+    items: Vec<DraftItem>,
     rejects: Vec<Reject>,
+}
+
+/// An item while the file is read: its hub and SKU by number (see [`Names`]).
+#[derive(Debug)]
+struct DraftItem {
+    hub: usize,
+    sku: usize,
+    quantity: Quantity,
+    rows: ItemRows,
+}
+
+/// Every distinct hub (or SKU) text of a file once; items refer to them by number.
+#[derive(Debug)]
+struct Names<T> {
+    index: HashMap<Box<str>, usize>,
+    values: Vec<T>,
+}
+
+impl<T> Default for Names<T> {
+    fn default() -> Self {
+        Self {
+            index: HashMap::default(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl<T> Names<T> {
+    /// The number of `raw`'s value, parsing it the first time it is seen. Keyed by
+    /// the trimmed text: ids are their trimmed text, so `" 7"` and `"7"` are one SKU.
+    fn id(
+        &mut self,
+        raw: &str,
+        parse: impl Fn(&str) -> Result<T, FieldError>,
+    ) -> Result<usize, FieldError> {
+        let raw = raw.trim();
+        if let Some(&i) = self.index.get(raw) {
+            return Ok(i);
+        }
+        let v = parse(raw)?;
+        self.values.push(v);
+        self.index.insert(raw.into(), self.values.len() - 1);
+        Ok(self.values.len() - 1)
+    }
 }
 
 /// Reads the rows of an order file one by one and groups them into orders.
@@ -309,23 +353,9 @@ pub struct OrderFileParser {
     drafts: Vec<Draft>,
     index: HashMap<OrderId, usize>,
     /// Every hub and SKU of the file once: items share them.
-    hubs: HashMap<Box<str>, HubId>,
-    skus: HashMap<Box<str>, SkuId>,
+    hubs: Names<HubId>,
+    skus: Names<SkuId>,
     out: ParsedFile,
-}
-
-/// `parse` of `raw`, shared with every earlier row that had the same text.
-fn interned<T: Clone>(
-    seen: &mut HashMap<Box<str>, T>,
-    raw: &str,
-    parse: impl Fn(&str) -> Result<T, FieldError>,
-) -> Result<T, FieldError> {
-    if let Some(v) = seen.get(raw) {
-        return Ok(v.clone());
-    }
-    let v = parse(raw)?;
-    seen.insert(raw.into(), v.clone());
-    Ok(v)
 }
 
 fn reject(row: u64, order: Option<&str>, column: &str, why: impl Into<String>) -> Reject {
@@ -344,8 +374,8 @@ impl OrderFileParser {
             header,
             drafts: Vec::new(),
             index: HashMap::default(),
-            hubs: HashMap::default(),
-            skus: HashMap::default(),
+            hubs: Names::default(),
+            skus: Names::default(),
             out: ParsedFile::default(),
         }
     }
@@ -387,21 +417,9 @@ impl OrderFileParser {
             }
         }
         let order_id = order_raw.and_then(|s| field(OrderId::parse(s), "order_id", &mut errs));
-        let sku = sku_raw.and_then(|s| {
-            field(
-                interned(&mut self.skus, s, SkuId::parse),
-                "sku_id",
-                &mut errs,
-            )
-        });
+        let sku = sku_raw.and_then(|s| field(self.skus.id(s, SkuId::parse), "sku_id", &mut errs));
         let qty = qty_raw.and_then(|s| field(Quantity::parse(s), "quantity", &mut errs));
-        let hub = hub_raw.and_then(|s| {
-            field(
-                interned(&mut self.hubs, s, HubId::parse),
-                "hub_id",
-                &mut errs,
-            )
-        });
+        let hub = hub_raw.and_then(|s| field(self.hubs.id(s, HubId::parse), "hub_id", &mut errs));
         if let Some(s) = seller_raw {
             let s = s.trim();
             if !s.is_empty() && !self.seller.same_as(s) {
@@ -455,13 +473,13 @@ impl OrderFileParser {
             hub.expect("valid"),
             qty.expect("valid"),
         );
-        if let Some((item, rows)) = draft
+        if let Some(item) = draft
             .items
             .iter_mut()
-            .find(|(it, _)| it.sku_id == sku && it.hub_id == hub)
+            .find(|it| it.sku == sku && it.hub == hub)
         {
             self.out.warnings += 1;
-            rows.push(line);
+            item.rows.push(line);
             match item.quantity.checked_add(qty) {
                 Some(q) => item.quantity = q,
                 None => draft.rejects.push(reject(
@@ -469,19 +487,18 @@ impl OrderFileParser {
                     Some(draft.order_id.as_str()),
                     "quantity",
                     format!(
-                        "quantity: the sum of the rows for sku {sku} at hub {hub} is too large"
+                        "quantity: the sum of the rows for sku {} at hub {} is too large",
+                        self.skus.values[sku], self.hubs.values[hub]
                     ),
                 )),
             }
         } else {
-            draft.items.push((
-                OrderItem {
-                    sku_id: sku,
-                    hub_id: hub,
-                    quantity: qty,
-                },
-                smallvec::smallvec![line],
-            ));
+            draft.items.push(DraftItem {
+                hub,
+                sku,
+                quantity: qty,
+                rows: smallvec::smallvec![line],
+            });
         }
     }
 
@@ -490,12 +507,24 @@ impl OrderFileParser {
     pub fn finish(mut self) -> ParsedFile {
         // The lookups are done with: free them before the orders are built.
         drop(std::mem::take(&mut self.index));
-        drop(std::mem::take(&mut self.hubs));
-        drop(std::mem::take(&mut self.skus));
+        drop(std::mem::take(&mut self.hubs.index));
+        drop(std::mem::take(&mut self.skus.index));
+        let (hubs, skus) = (&self.hubs.values, &self.skus.values);
         self.out.candidates.reserve_exact(self.drafts.len());
         for d in self.drafts {
             if d.rejects.is_empty() {
-                let (items, item_rows) = d.items.into_iter().unzip();
+                let (items, item_rows) = d
+                    .items
+                    .into_iter()
+                    .map(|it| {
+                        let item = OrderItem {
+                            sku_id: skus[it.sku].clone(),
+                            hub_id: hubs[it.hub].clone(),
+                            quantity: it.quantity,
+                        };
+                        (item, it.rows)
+                    })
+                    .unzip();
                 self.out.candidates.push(Candidate {
                     order: NewOrder {
                         seller_id: self.seller.clone(),
@@ -514,7 +543,7 @@ impl OrderFileParser {
                     .collect();
                 let mut rejects = d.rejects;
                 // Its valid rows: those summed into its items.
-                for row in d.items.iter().flat_map(|(_, rows)| rows.iter().copied()) {
+                for row in d.items.iter().flat_map(|it| it.rows.iter().copied()) {
                     rejects.push(Reject {
                         row: Some(row),
                         order_id: Some(d.order_id.to_string()),
