@@ -318,11 +318,33 @@ impl Config {
     /// When the embedded database cannot be opened, or a real backend cannot be
     /// reached ([`AppError::Unavailable`]) or set up.
     pub async fn backends(&self) -> anyhow::Result<Backends> {
+        self.open_backends(false).await
+    }
+
+    /// [`Config::backends`] for a long-running worker (`ingest`, `fulfil`, `serve`):
+    /// the shared embedded connection leaves its WAL checkpoints to a thread of their
+    /// own.
+    ///
+    /// # Errors
+    /// As [`Config::backends`].
+    pub async fn worker_backends(&self) -> anyhow::Result<Backends> {
+        self.open_backends(true).await
+    }
+
+    async fn open_backends(&self, worker: bool) -> anyhow::Result<Backends> {
         let all_real = !matches!(self.bus_backend, BusChoice::Embedded)
             && !matches!(self.store_backend, StoreChoice::Embedded)
             && !matches!(self.wms_backend, WmsChoice::Embedded);
         let shared = if all_real {
             None
+        } else if worker {
+            let db = self.open_db()?;
+            Some(db.checkpoint_in_background().with_context(|| {
+                format!(
+                    "cannot open the embedded database in {}",
+                    self.data_dir.display()
+                )
+            })?)
         } else {
             Some(self.open_db()?)
         };

@@ -186,7 +186,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Command::Inventory(_) | Command::Wms(_) = &cli.command {
         return inventory_commands(cli.command, &config).await;
     }
-    let b = config.backends().await?;
+    let b = if matches!(
+        &cli.command,
+        Command::Ingest(_) | Command::Fulfil(_) | Command::Serve(_)
+    ) {
+        config.worker_backends().await?
+    } else {
+        config.backends().await?
+    };
 
     match cli.command {
         Command::Submit(a) => {

@@ -151,6 +151,28 @@ pub fn is_busy(e: &rusqlite::Error) -> bool {
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// Set by [`Db::checkpoint_in_background`]; stops with the last clone.
+    checkpointer: Option<Arc<Checkpointer>>,
+}
+
+/// A thread with a connection of its own that copies the WAL back into the database
+/// file, so the connection that writes never stops to do it.
+struct Checkpointer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// How often the background checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let thread = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -183,7 +205,45 @@ impl Db {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            checkpointer: None,
         })
+    }
+
+    /// Moves WAL checkpoints off this connection onto a thread of their own (the
+    /// long-running workers use this: on two cores, a batch is written while the last
+    /// one is copied back). The thread stops when the last clone of this `Db` is
+    /// dropped; closing the connection then checkpoints what is left, as usual.
+    ///
+    /// # Errors
+    /// When the second connection cannot be opened.
+    pub fn checkpoint_in_background(mut self) -> Result<Self, DbError> {
+        let other = Connection::open(&self.path)?;
+        other.busy_timeout(Duration::from_secs(1))?;
+        self.conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("oms-checkpoint".into())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    // PASSIVE: copies what it can without waiting for anyone; a busy
+                    // or failed attempt is simply tried again next time.
+                    let _ = other.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| DbError::Dir {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        self.checkpointer = Some(Arc::new(Checkpointer {
+            stop,
+            thread: Mutex::new(Some(thread)),
+        }));
+        Ok(self)
     }
 
     pub fn path(&self) -> &Path {
