@@ -170,6 +170,7 @@ impl Drop for Checkpointer {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let thread = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
         if let Some(t) = thread {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
@@ -228,8 +229,12 @@ impl Db {
         let thread = std::thread::Builder::new()
             .name("oms-checkpoint".into())
             .spawn(move || {
-                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(CHECKPOINT_EVERY);
+                loop {
+                    // Woken early by the drop that stops it.
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
                     // PASSIVE: copies what it can without waiting for anyone; a busy
                     // or failed attempt is simply tried again next time.
                     let _ = other.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
