@@ -358,47 +358,29 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Dlq(DlqCommand::Redrive(a)) => {
-            let dead = b.queue.depth().await.map_err(AppError::from)?.dead;
-            if dead == 0 {
-                tracing::info!("the dead-letter queue is empty");
-                print("0\n")?;
-                return Ok(0);
-            }
-            if !a.yes {
+            let ask = |dead: u64| {
                 let q = format!("Move {dead} dead-lettered messages back to the queue?");
-                if !ui::prompt::confirm(&q, "pass --yes to redrive without asking")
-                    .map_err(usage)?
-                {
-                    tracing::info!("nothing moved");
-                    return Ok(0);
-                }
-            }
-            let n = b.queue.redrive().await.map_err(AppError::from)?;
-            tracing::info!(messages = n, "moved back to the queue");
-            print(&format!("{n}\n"))?;
-            Ok(0)
+                ui::prompt::confirm(&q, "pass --yes to redrive without asking")
+            };
+            let act = async || b.queue.redrive().await;
+            on_dead_letters(
+                &b,
+                a.yes,
+                ask,
+                act,
+                "nothing moved",
+                "moved back to the queue",
+            )
+            .await
         }
         Command::Dlq(DlqCommand::Purge(a)) => {
-            let dead = b.queue.depth().await.map_err(AppError::from)?.dead;
-            if dead == 0 {
-                tracing::info!("the dead-letter queue is empty");
-                print("0\n")?;
-                return Ok(0);
-            }
-            if !a.yes {
+            let ask = |dead: u64| {
                 let q = format!("Delete {dead} dead-lettered messages for good?");
                 let expected = dead.to_string();
-                if !ui::prompt::confirm_typed(&q, &expected, "pass --yes to purge without asking")
-                    .map_err(usage)?
-                {
-                    tracing::info!("nothing deleted");
-                    return Ok(0);
-                }
-            }
-            let n = b.queue.purge_dead().await.map_err(AppError::from)?;
-            tracing::info!(messages = n, "deleted");
-            print(&format!("{n}\n"))?;
-            Ok(0)
+                ui::prompt::confirm_typed(&q, &expected, "pass --yes to purge without asking")
+            };
+            let act = async || b.queue.purge_dead().await;
+            on_dead_letters(&b, a.yes, ask, act, "nothing deleted", "deleted").await
         }
         Command::Jobs(JobsCommand::Show(a)) => {
             let job = b
@@ -445,6 +427,33 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// The embedded warehouse's own commands: they need no other backend.
+/// `dlq redrive` and `dlq purge`: nothing to do on an empty dead-letter queue;
+/// otherwise `ask` (unless `--yes`), then `act`, and print how many messages it
+/// handled.
+async fn on_dead_letters(
+    b: &app::Backends,
+    yes: bool,
+    ask: impl FnOnce(u64) -> Result<bool, ui::prompt::PromptError>,
+    act: impl AsyncFnOnce() -> Result<u64, oms::ports::QueueError>,
+    declined: &str,
+    done: &str,
+) -> anyhow::Result<u8> {
+    let dead = b.queue.depth().await.map_err(AppError::from)?.dead;
+    if dead == 0 {
+        tracing::info!("the dead-letter queue is empty");
+        print("0\n")?;
+        return Ok(0);
+    }
+    if !yes && !ask(dead).map_err(usage)? {
+        tracing::info!("{declined}");
+        return Ok(0);
+    }
+    let n = act().await.map_err(AppError::from)?;
+    tracing::info!(messages = n, "{done}");
+    print(&format!("{n}\n"))?;
+    Ok(0)
+}
+
 async fn inventory_commands(command: Command, config: &Config) -> anyhow::Result<u8> {
     let inventory = config.inventory()?;
     match command {
