@@ -50,6 +50,7 @@ pub struct KafkaFile {
     pub brokers: Option<String>,
     pub topic: Option<String>,
     pub partitions: Option<i32>,
+    pub debug: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +96,8 @@ pub enum BusChoice {
         brokers: String,
         topic: String,
         partitions: i32,
+        /// librdkafka `debug` contexts (`OMS_KAFKA_DEBUG`), for a support session.
+        debug: Option<String>,
     },
 }
 
@@ -240,6 +243,7 @@ impl Config {
                     partitions: env_num("OMS_KAFKA_PARTITIONS")?
                         .or(file.kafka.partitions)
                         .unwrap_or(3),
+                    debug: env_str("OMS_KAFKA_DEBUG").or(file.kafka.debug),
                 },
                 None => BusChoice::Embedded,
             },
@@ -263,6 +267,27 @@ impl Config {
                 None => WmsChoice::Embedded,
             },
         })
+    }
+
+    /// How to use Kafka, when the bus is Kafka.
+    #[must_use]
+    pub fn kafka_settings(&self) -> Option<KafkaSettings> {
+        match &self.bus_backend {
+            BusChoice::Embedded => None,
+            BusChoice::Kafka {
+                brokers,
+                topic,
+                partitions,
+                debug,
+            } => Some(KafkaSettings {
+                brokers: brokers.clone(),
+                topic: topic.clone(),
+                partitions: *partitions,
+                session_timeout: self.bus.session_timeout.max(Duration::from_secs(6)),
+                max_poll_interval: crate::adapters::kafka::MAX_POLL_INTERVAL,
+                debug: debug.clone(),
+            }),
+        }
     }
 
     /// One line naming the adapter of each port (no secrets), for logs.
@@ -364,23 +389,13 @@ impl Config {
                 .context("SQS (OMS_SQS_QUEUE)")?,
             ),
         };
-        let bus: Arc<dyn EventBus> = match &self.bus_backend {
-            BusChoice::Embedded => Arc::new(EmbeddedBus::new(db(), self.bus)),
-            BusChoice::Kafka {
-                brokers,
-                topic,
-                partitions,
-            } => Arc::new(
-                KafkaBus::connect(KafkaSettings {
-                    brokers: brokers.clone(),
-                    topic: topic.clone(),
-                    partitions: *partitions,
-                    session_timeout: self.bus.session_timeout.max(Duration::from_secs(6)),
-                    max_poll_interval: Duration::from_secs(300),
-                })
-                .await
-                .map_err(AppError::from)
-                .context("Kafka (OMS_KAFKA_BROKERS)")?,
+        let bus: Arc<dyn EventBus> = match self.kafka_settings() {
+            None => Arc::new(EmbeddedBus::new(db(), self.bus)),
+            Some(settings) => Arc::new(
+                KafkaBus::connect(settings)
+                    .await
+                    .map_err(AppError::from)
+                    .context("Kafka (OMS_KAFKA_BROKERS)")?,
             ),
         };
         let store: Arc<dyn OrderStore> = match &self.store_backend {
@@ -496,6 +511,29 @@ mod tests {
         let text = format!("{err:#}");
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("typo"), "{text}");
+    }
+
+    #[test]
+    fn kafka_settings_come_from_the_kafka_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("oms.toml");
+        std::fs::write(
+            &f,
+            "[kafka]\nbrokers = \"k:9092\"\ndebug = \"cgrp,fetch\"\n[bus]\nsession_timeout_secs = 2\n",
+        )
+        .unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(f),
+            ..Overrides::default()
+        })
+        .unwrap();
+        let k = c.kafka_settings().expect("the bus is Kafka");
+        if std::env::var_os("OMS_KAFKA_DEBUG").is_none() {
+            assert_eq!(k.debug.as_deref(), Some("cgrp,fetch"));
+        }
+        // The session is at least 6 s on Kafka, the poll deadline a minute.
+        assert_eq!(k.session_timeout, Duration::from_secs(6));
+        assert_eq!(k.max_poll_interval, Duration::from_secs(60));
     }
 
     #[test]

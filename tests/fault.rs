@@ -56,6 +56,9 @@
 //! because SecantusDB stores ~3k orders/s and fulfil over it does ~13 events/s per
 //! consumer, about 2.5 minutes (most of it fulfil's backlog after the chaos phase).
 //! The chaos timeline is the same at every scale; the settle phase gets more time.
+//! When the settle phase fails, the drains' last log lines (at debug), the private
+//! services' logs and `oms doctor` are printed; `OMS_FAULT_KEEP=1` keeps the real
+//! variant's service files (tansu's and SecantusDB's storage, logs).
 //!
 //! The real variant needs `scripts/services env`'s `OMS_TEST_PYTHON` (its directory
 //! holds `moto_server` and `secantusd-py`) and `OMS_TEST_TANSU`; without them it is
@@ -150,6 +153,15 @@ fn signal(pid: u32, sig: &str) -> bool {
 
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
+}
+
+/// The last `n` of `lines`, each shortened, one per line.
+fn tail(lines: &[String], n: usize) -> String {
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {}", short(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn short(line: &str) -> String {
@@ -463,6 +475,19 @@ struct Faults {
 }
 
 impl Faults {
+    /// The last lines of the private services' logs (after a failed settle).
+    fn print_logs(&self, variant: &str) {
+        if let Some(p) = &self.private {
+            for s in [&p.moto, &p.tansu, &p.secantus] {
+                eprintln!(
+                    "fault[{variant}]: the last lines of {}'s log:\n{}",
+                    s.name,
+                    s.log_tail()
+                );
+            }
+        }
+    }
+
     fn begin(&mut self, kind: Kind) -> Result<String, String> {
         match kind {
             Kind::DbLock => {
@@ -979,21 +1004,34 @@ fn run_variant(mut world: World, size: Size) {
             violations.push(format!("`ingest --drain` panicked: {}", short(&r.stderr)));
         }
         // As many fulfils at once as during the chaos phase.
+        // With oms's debug lines, so that a drain that does not end says why.
         let mut drains: Vec<Proc> = (0..world.fulfils)
             .map(|_| {
-                world
+                let mut c = world
                     .oms
-                    .spawn(&["--log-format", "json", "fulfil", "--drain"])
+                    .cmd(&["--log-format", "json", "fulfil", "--drain"]);
+                c.env("RUST_LOG", "warn,oms=debug")
+                    .env("OMS_KAFKA_DEBUG", "cgrp");
+                Proc::spawn(c)
             })
             .collect();
-        for p in &mut drains {
+        for (i, p) in drains.iter_mut().enumerate() {
             let left = settle_deadline.saturating_duration_since(Instant::now());
-            let code = p
-                .wait_exit(left.max(Duration::from_secs(30)))
-                .map_or(-1, |s| s.code().unwrap_or(-1));
+            let exited = p.wait_exit(left.max(Duration::from_secs(30)));
+            let code = exited.map_or(-1, |s| s.code().unwrap_or(-1));
+            if exited.is_none() {
+                let _ = p.child.kill();
+            }
             let lines = p.rest_of_lines();
             if lines.iter().any(|l| l.contains("panicked")) {
                 violations.push("`fulfil --drain` panicked".into());
+            }
+            if code != 0 {
+                eprintln!(
+                    "fault[{}]: fulfil --drain #{i} exit {code}; its last lines:\n{}",
+                    world.name,
+                    tail(&lines, 25)
+                );
             }
             *drain_codes
                 .entry(format!("fulfil --drain exit {code}"))
@@ -1017,6 +1055,13 @@ fn run_variant(mut world: World, size: Size) {
             Workload::unsettled(&orders)
         );
         if Instant::now() > settle_deadline || rounds >= 8 {
+            world.faults.print_logs(world.name);
+            if let Ok(r) = world.oms.try_run(&["doctor"], Duration::from_secs(120)) {
+                eprintln!(
+                    "fault[{}]: oms doctor:\n{}{}",
+                    world.name, r.stdout, r.stderr
+                );
+            }
             break false;
         }
     };
@@ -1452,7 +1497,14 @@ fn fault_embedded_http_wms() {
 /// started again, the warehouse killed and started again.
 #[test]
 fn fault_real() {
-    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut tmp = tempfile::tempdir().expect("tempdir");
+    if std::env::var_os("OMS_FAULT_KEEP").is_some() {
+        tmp.disable_cleanup(true);
+        eprintln!(
+            "fault[real]: services' files kept in {}",
+            tmp.path().display()
+        );
+    }
     let Some(private) = Private::start(tmp.path()) else {
         return;
     };

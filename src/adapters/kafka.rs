@@ -50,6 +50,17 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long `connect` waits for a topic it created to show up in the metadata.
 const TOPIC_READY: Duration = Duration::from_secs(15);
+/// How long a synchronous offset commit may take before it counts as failed (the
+/// events are then tried again; librdkafka itself would wait for ever).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default `max.poll.interval.ms`: how long a live member may go without polling
+/// before it leaves the group. It is also the rebalance timeout, which bounds two waits:
+/// the broker's for members to rejoin, and librdkafka's for the answer to a JoinGroup
+/// (this plus 3 s) — with Kafka's default of 5 minutes, one JoinGroup left unanswered
+/// (a broker restarted at the wrong moment) stalls a member for 5 minutes. A batch of
+/// `fulfil` takes seconds, so one minute is ample.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Where and how to use Kafka.
 #[derive(Debug, Clone)]
@@ -62,8 +73,12 @@ pub struct KafkaSettings {
     /// Consumer session timeout.
     pub session_timeout: Duration,
     /// A live member that does not poll for this long leaves the group (raised to the
-    /// session timeout when shorter). Long enough for one batch of work.
+    /// session timeout when shorter). Long enough for one batch of work; see
+    /// [`MAX_POLL_INTERVAL`].
     pub max_poll_interval: Duration,
+    /// librdkafka's `debug` contexts (`cgrp,fetch`, `all`…), logged at debug level;
+    /// `None`: none.
+    pub debug: Option<String>,
 }
 
 /// The Kafka adapter.
@@ -255,6 +270,10 @@ fn base_config(settings: &KafkaSettings) -> ClientConfig {
     c.set("bootstrap.servers", &settings.brokers)
         .set("client.id", "oms")
         .set("socket.timeout.ms", millis(REQUEST_TIMEOUT));
+    if let Some(contexts) = settings.debug.as_deref().filter(|d| !d.trim().is_empty()) {
+        c.set("debug", contexts.trim());
+        c.set_log_level(RDKafkaLogLevel::Debug);
+    }
     c
 }
 
@@ -770,8 +789,18 @@ impl Consumer for KafkaConsumer {
             tpl.add_partition_offset(&self.topic, p, Offset::Offset(next))
                 .map_err(|e| map_err("commit", &e))?;
         }
-        let result = tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
+        // librdkafka's synchronous commit has no deadline of its own: bounded here, so a
+        // broker that never answers makes the batch fail (and be tried again) rather
+        // than stall the member. A commit that lands late only moves the offsets on.
+        let commit = tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync));
+        let result = tokio::time::timeout(COMMIT_TIMEOUT, commit)
             .await
+            .map_err(|_| {
+                BusError::Unavailable(format!(
+                    "commit: no answer from the group coordinator within {}s",
+                    COMMIT_TIMEOUT.as_secs()
+                ))
+            })?
             .map_err(join_err)?;
         match result {
             Ok(()) => {
@@ -838,6 +867,7 @@ mod tests {
             partitions: 1,
             session_timeout: Duration::from_secs(6),
             max_poll_interval: Duration::from_secs(6),
+            debug: None,
         })
         .await;
         assert!(

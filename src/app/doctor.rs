@@ -806,19 +806,11 @@ async fn bus(config: &Config, db: Option<Db>) -> Check {
                 ),
             }
         }
-        BusChoice::Kafka {
-            brokers,
-            topic,
-            partitions,
-        } => {
-            let settings = KafkaSettings {
-                brokers: brokers.clone(),
-                topic: topic.clone(),
-                partitions: *partitions,
-                session_timeout: config.bus.session_timeout.max(Duration::from_secs(6)),
-                max_poll_interval: Duration::from_secs(300),
+        BusChoice::Kafka { .. } => {
+            let Some(settings) = config.kafka_settings() else {
+                return Check::fail(NAME, "no Kafka settings", "check OMS_KAFKA_BROKERS");
             };
-            let what = format!("kafka {topic} at {brokers}");
+            let what = format!("kafka {} at {}", settings.topic, settings.brokers);
             match bounded(CHECK_TIMEOUT, move || kafka(settings, group)).await {
                 Ok(c) => c,
                 Err(why) => timed_out(NAME, &what, &why, &kafka_unreachable_fix()),

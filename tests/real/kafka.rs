@@ -73,6 +73,7 @@ impl KafkaFixture {
             session_timeout: KAFKA_SESSION,
             // The suite's "a silent member loses its partitions" within the session.
             max_poll_interval: KAFKA_SESSION,
+            debug: None,
         }
     }
 
