@@ -15,7 +15,9 @@
 //! their decimal text, a missing `history` is empty, a missing `reason` is none); a
 //! document that still cannot be read is a [`StoreError::Other`] naming its `_id`.
 //! Driver errors are mapped to [`StoreError`] here: no `mongodb` type leaves this
-//! module, and the connection string's password never appears in a message.
+//! module, and the connection string's password never appears in a message. The
+//! driver has no socket time-out, so each request here is bounded (60 s): a server
+//! that never answers makes the call fail as unavailable instead of hanging.
 
 use crate::domain::timestamp;
 use crate::domain::{
@@ -31,6 +33,7 @@ use mongodb::{Client, Collection, Cursor, IndexModel};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -63,6 +66,36 @@ const TRANSIENT_CODES: &[i32] = &[
 
 /// How many keys go into one `$or` query.
 const KEYS_PER_QUERY: usize = 500;
+
+/// How long one request to MongoDB may go unanswered. The driver has no socket
+/// time-out: a server that takes a request and never answers would hold the caller
+/// (a `fulfil` batch, an `ingest` chunk) for ever. Past this the request is a network
+/// time-out ([`StoreError::Unavailable`]), and the caller tries again.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// `.bounded()` on a driver request: the request within [`REQUEST_DEADLINE`].
+trait Bounded<T>: IntoFuture<Output = Result<T, DriverError>> + Sized {
+    fn bounded(self) -> impl Future<Output = Result<T, DriverError>> {
+        self.within(REQUEST_DEADLINE)
+    }
+
+    /// The request within `deadline`; past it, an I/O time-out.
+    fn within(self, deadline: Duration) -> impl Future<Output = Result<T, DriverError>> {
+        async move {
+            tokio::time::timeout(deadline, self.into_future())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no answer from MongoDB within {deadline:?}"),
+                    )
+                    .into())
+                })
+        }
+    }
+}
+
+impl<T, F: IntoFuture<Output = Result<T, DriverError>>> Bounded<T> for F {}
 
 /// One index [`MongoStore::connect`] creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -641,6 +674,7 @@ impl MongoStore {
             });
             collection
                 .create_indexes(models)
+                .bounded()
                 .await
                 .map_err(|e| self.map(&format!("create indexes of {name}"), &e))?;
         }
@@ -732,7 +766,12 @@ impl MongoStore {
         mut cursor: Cursor<Document>,
     ) -> Result<Vec<Document>, StoreError> {
         let mut out = Vec::new();
-        while cursor.advance().await.map_err(|e| self.map(what, &e))? {
+        while cursor
+            .advance()
+            .bounded()
+            .await
+            .map_err(|e| self.map(what, &e))?
+        {
             out.push(
                 cursor
                     .deserialize_current()
@@ -777,6 +816,7 @@ impl MongoStore {
                         .orders
                         .find(doc! { "seller_id": value.clone(), "order_id": order_ids })
                         .projection(projection.clone())
+                        .bounded()
                         .await
                         .map_err(|e| self.map(what, &e))?;
                     for d in self.collect(what, cursor).await? {
@@ -836,6 +876,7 @@ impl MongoStore {
             .rejects
             .find(filter)
             .sort(doc! { "seq": 1 })
+            .bounded()
             .await
             .map_err(|e| self.map("read job rejects", &e))?;
         self.collect("read job rejects", cursor)
@@ -868,7 +909,7 @@ impl OrderStore for MongoStore {
             "created_at": created,
             "updated_at": created,
         };
-        match self.jobs.insert_one(record).await {
+        match self.jobs.insert_one(record).bounded().await {
             Ok(_) => {}
             Err(e) if is_duplicate_key(&e) => {} // known: left as it is
             Err(e) => return Err(self.map("open job", &e)),
@@ -876,6 +917,7 @@ impl OrderStore for MongoStore {
         let stored = self
             .jobs
             .find_one(doc! { "_id": &job.job_id })
+            .bounded()
             .await
             .map_err(|e| self.map("read job", &e))?
             .ok_or_else(|| {
@@ -906,6 +948,7 @@ impl OrderStore for MongoStore {
                 .collect();
             self.rejects
                 .insert_many(docs)
+                .bounded()
                 .await
                 .map_err(|e| self.map("write job rejects", &e))?;
         }
@@ -929,6 +972,7 @@ impl OrderStore for MongoStore {
                 } },
             )
             .projection(doc! { "rejects_gen": 1 })
+            .bounded()
             .await
             .map_err(|e| self.map("finish job", &e))?;
         // 3. The generation it replaced (rejects of an unknown job are not kept).
@@ -941,6 +985,7 @@ impl OrderStore for MongoStore {
         };
         self.rejects
             .delete_many(old)
+            .bounded()
             .await
             .map_err(|e| self.map("delete replaced job rejects", &e))?;
         Ok(())
@@ -969,20 +1014,21 @@ impl OrderStore for MongoStore {
             }
         });
         let mut out = vec![Inserted::Created; orders.len()];
-        let duplicates: Vec<usize> = match self.orders.insert_many(docs).ordered(false).await {
-            Ok(_) => return Ok(out),
-            Err(e) => match &*e.kind {
-                ErrorKind::InsertMany(m)
-                    if m.write_concern_error.is_none()
-                        && m.write_errors.as_ref().is_some_and(|es| {
-                            !es.is_empty() && es.iter().all(|w| w.code == DUPLICATE_KEY)
-                        }) =>
-                {
-                    m.write_errors.iter().flatten().map(|w| w.index).collect()
-                }
-                _ => return Err(self.map("insert orders", &e)),
-            },
-        };
+        let duplicates: Vec<usize> =
+            match self.orders.insert_many(docs).ordered(false).bounded().await {
+                Ok(_) => return Ok(out),
+                Err(e) => match &*e.kind {
+                    ErrorKind::InsertMany(m)
+                        if m.write_concern_error.is_none()
+                            && m.write_errors.as_ref().is_some_and(|es| {
+                                !es.is_empty() && es.iter().all(|w| w.code == DUPLICATE_KEY)
+                            }) =>
+                    {
+                        m.write_errors.iter().flatten().map(|w| w.index).collect()
+                    }
+                    _ => return Err(self.map("insert orders", &e)),
+                },
+            };
         let keys: Vec<(&str, &str)> = duplicates
             .iter()
             .filter_map(|&i| orders.get(i))
@@ -1028,6 +1074,7 @@ impl OrderStore for MongoStore {
             if let Some(d) = self
                 .orders
                 .find_one(filter)
+                .bounded()
                 .await
                 .map_err(|e| self.map("read order", &e))?
             {
@@ -1055,6 +1102,7 @@ impl OrderStore for MongoStore {
             let result = self
                 .orders
                 .update_one(filter, update.clone())
+                .bounded()
                 .await
                 .map_err(|e| self.map("set order outcome", &e))?;
             if result.modified_count > 0 {
@@ -1095,6 +1143,7 @@ impl OrderStore for MongoStore {
             .skip(u64::try_from(filter.offset).unwrap_or(u64::MAX))
             .limit(limit_of(filter.limit))
             .projection(doc! { "history": 0 })
+            .bounded()
             .await
             .map_err(|e| self.map("list orders", &e))?;
         self.collect("list orders", cursor)
@@ -1108,6 +1157,7 @@ impl OrderStore for MongoStore {
         let Some(d) = self
             .jobs
             .find_one(doc! { "_id": job_id })
+            .bounded()
             .await
             .map_err(|e| self.map("read job", &e))?
         else {
@@ -1131,6 +1181,7 @@ impl OrderStore for MongoStore {
             let n = self
                 .jobs
                 .count_documents(doc! { "state": state.as_str() })
+                .bounded()
                 .await
                 .map_err(|e| self.map("count jobs", &e))?;
             out.push((state, n));
@@ -1144,6 +1195,7 @@ impl OrderStore for MongoStore {
             let n = self
                 .orders
                 .count_documents(doc! { "status": status.as_str() })
+                .bounded()
                 .await
                 .map_err(|e| self.map("count orders", &e))?;
             out.push((status, n));
@@ -1160,6 +1212,7 @@ impl OrderStore for MongoStore {
             .find(doc! {})
             .sort(doc! { "created_at": -1, "_id": 1 })
             .limit(limit_of(limit))
+            .bounded()
             .await
             .map_err(|e| self.map("list jobs", &e))?;
         self.collect("list jobs", cursor)
@@ -1190,6 +1243,25 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(format!("{r:?}"), "Redact(..)");
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_request_is_a_time_out_the_caller_retries() {
+        let silent = std::future::pending::<Result<(), DriverError>>();
+        let e = silent
+            .within(Duration::from_millis(50))
+            .await
+            .expect_err("a request that never ends must time out");
+        let mapped = Redact::from_uri("mongodb://db/oms").map("read orders", &e);
+        match mapped {
+            StoreError::Unavailable(m) => {
+                assert!(m.contains("read orders") && m.contains("no answer"), "{m}");
+            }
+            other => panic!("a time-out must be Unavailable, got {other:?}"),
+        }
+        // An answer in time passes through untouched.
+        let quick = async { Ok::<_, DriverError>(7) };
+        assert_eq!(quick.within(Duration::from_secs(5)).await.unwrap(), 7);
     }
 
     #[test]
