@@ -33,7 +33,11 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_INTERNAL);
         }
     };
-    match rt.block_on(run(cli)) {
+    let result = rt.block_on(run(cli));
+    // Dropping the runtime would wait for every blocking task; one stuck in a client
+    // library (a Kafka request nobody answers) must not keep the process alive.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if e.downcast_ref::<UsageError>().is_some() {

@@ -829,13 +829,24 @@ impl Consumer for KafkaConsumer {
             // Unsubscribing revokes and leaves the group now; dropping the last handle
             // closes the consumer (serving the revocation) on a blocking thread. Taken
             // but undelivered messages go back with the partitions.
+            // Bounded: a broker that does not answer the LeaveGroup must not keep the
+            // process from ending (the group then drops the member after its session).
             let inbox = Arc::clone(&self.inbox);
-            let _ = tokio::task::spawn_blocking(move || {
+            let closing = tokio::task::spawn_blocking(move || {
                 inbox.lock().unwrap_or_else(PoisonError::into_inner).clear();
                 consumer.unsubscribe();
                 drop(consumer);
-            })
-            .await;
+            });
+            if tokio::time::timeout(REQUEST_TIMEOUT, closing)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    target: "oms::kafka",
+                    "leaving the group took over {}s; going on without waiting",
+                    REQUEST_TIMEOUT.as_secs()
+                );
+            }
         }
     }
 }
