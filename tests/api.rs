@@ -22,12 +22,6 @@ use std::time::{Duration, Instant};
 /// The fallback answer of the router for a path it does not know.
 const NO_SUCH_ROUTE: &str = "no such route";
 
-/// A free loopback port (bound, read, released).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local address").port()
-}
-
 /// A running `oms serve`; killed when dropped.
 struct Server {
     proc: Proc,

@@ -113,12 +113,6 @@ fn doctor(oms: &Oms, env: &[(&str, &str)]) -> Doctor {
     Doctor { run, checks, took }
 }
 
-/// A loopback port nothing listens on.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
 // ---------------------------------------------------------------------------------
 // The embedded default
 // ---------------------------------------------------------------------------------
@@ -160,7 +154,7 @@ fn on_the_embedded_default_every_check_passes() {
 #[test]
 fn a_warehouse_on_a_closed_port_fails_at_once_with_a_fix() {
     let oms = Oms::new();
-    let url = format!("http://127.0.0.1:{}", closed_port());
+    let url = format!("http://127.0.0.1:{}", free_port());
     let d = doctor(&oms, &[("OMS_WMS_URL", &url)]);
     d.assert_exit_failed();
     let (detail, fix) = d.assert_failed("warehouse");
@@ -311,10 +305,10 @@ fn a_broken_config_file_is_a_failed_check_without_secrets() {
 fn real_backends_on_closed_ports_fail_each_port_in_bounded_time() {
     // Nothing needs to run: every address is a closed loopback port.
     let oms = Oms::new();
-    let sqs = format!("http://127.0.0.1:{}", closed_port());
-    let kafka = format!("127.0.0.1:{}", closed_port());
-    let mongo = format!("mongodb://oms:s3cr3tpw@127.0.0.1:{}", closed_port());
-    let wms = format!("http://127.0.0.1:{}", closed_port());
+    let sqs = format!("http://127.0.0.1:{}", free_port());
+    let kafka = format!("127.0.0.1:{}", free_port());
+    let mongo = format!("mongodb://oms:s3cr3tpw@127.0.0.1:{}", free_port());
+    let wms = format!("http://127.0.0.1:{}", free_port());
     let d = doctor(
         &oms,
         &[
@@ -367,7 +361,7 @@ fn real_site() -> Option<(Oms, Oms, Proc)> {
     let mongo = service_env("OMS_MONGODB_URI")?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let wms = Oms::new();
-    let bind = format!("127.0.0.1:{}", closed_port());
+    let bind = format!("127.0.0.1:{}", free_port());
     let mut warehouse = wms.spawn(&["wms", "serve", "--bind", &bind]);
     warehouse.wait_for("reference warehouse listening");
     let mut oms = Oms::new();
@@ -451,7 +445,7 @@ fn on_real_services_a_closed_mongodb_port_fails_the_store() {
     let Some((oms, _wms, _warehouse)) = real_site() else {
         return;
     };
-    let uri = format!("mongodb://oms:s3cr3tpw@127.0.0.1:{}", closed_port());
+    let uri = format!("mongodb://oms:s3cr3tpw@127.0.0.1:{}", free_port());
     let d = doctor(&oms, &[("OMS_MONGODB_URI", &uri)]);
     d.assert_exit_failed();
     let (detail, fix) = d.assert_failed("store");

@@ -47,10 +47,7 @@ fn fulfil_drain_gives_up_on_a_dead_warehouse_and_reports_an_unfinished_drain() {
     let stock = oms.stock();
 
     // Nothing listens on a port just released.
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let dead = free_port();
     let down = |args: &[&str]| {
         let mut c = oms.cmd(args);
         c.env("OMS_WMS_URL", format!("http://127.0.0.1:{dead}"))

@@ -23,7 +23,6 @@ use common::*;
 use serde_json::Value;
 use services::{env_or, service_env};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -196,12 +195,6 @@ impl Drop for Site {
             }
         }
     }
-}
-
-/// A loopback port nobody listens on (for the warehouse, started later).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 // ---------------------------------------------------------------------------------

@@ -20,15 +20,8 @@ mod common;
 mod services;
 
 use common::*;
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
-
-/// A loopback port nobody listens on.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
 
 /// Everything the runs printed: (what ran, text).
 #[derive(Default)]
@@ -124,7 +117,7 @@ fn no_secret_appears_in_any_output_or_log() {
     // 1. MongoDB unreachable, with a password in its URI.
     let mongo_down = format!(
         "mongodb://omsuser:{mongo_pw}@127.0.0.1:{}/?{fast}",
-        closed_port()
+        free_port()
     );
     let env = [("OMS_MONGODB_URI", mongo_down.clone())];
     for args in [
@@ -194,7 +187,7 @@ fn no_secret_appears_in_any_output_or_log() {
             ("OMS_SQS_QUEUE", format!("oms-secrets-{id}")),
         ]
     };
-    let down = aws(format!("http://127.0.0.1:{}", closed_port()));
+    let down = aws(format!("http://127.0.0.1:{}", free_port()));
     for args in [
         &["submit", "storage/orders.csv", "--seller", "1"][..],
         &["dlq", "ls"],
@@ -223,7 +216,7 @@ fn no_secret_appears_in_any_output_or_log() {
     let env = [
         (
             "OMS_WMS_URL",
-            format!("http://wmsuser:{wms_pw}@127.0.0.1:{}", closed_port()),
+            format!("http://wmsuser:{wms_pw}@127.0.0.1:{}", free_port()),
         ),
         ("OMS_WMS_TIMEOUT_SECS", "1".to_owned()),
     ];
@@ -255,7 +248,7 @@ fn no_secret_appears_in_any_output_or_log() {
 
     // 5. `oms serve` with a token: no token, a wrong one, the right one.
     for (json, debug) in [(false, false), (true, true)] {
-        let bind = format!("127.0.0.1:{}", closed_port());
+        let bind = format!("127.0.0.1:{}", free_port());
         let mut args = Vec::new();
         if json {
             args.extend(["--log-format", "json"]);

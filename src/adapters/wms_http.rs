@@ -278,15 +278,13 @@ impl Warehouse for HttpWarehouse {
 
     /// Up to [`RESERVE_CONCURRENCY`] pairs in flight at once, answers in order.
     async fn validate_many(&self, pairs: &[(HubId, SkuId)]) -> Result<Vec<Validation>, WmsError> {
-        use futures_util::{StreamExt, TryStreamExt};
-        let calls: Vec<_> = pairs
-            .iter()
-            .map(|(hub, sku)| self.validate(hub, sku))
-            .collect();
-        futures_util::stream::iter(calls)
-            .buffered(RESERVE_CONCURRENCY)
-            .try_collect()
-            .await
+        in_flight(
+            pairs
+                .iter()
+                .map(|(hub, sku)| self.validate(hub, sku))
+                .collect(),
+        )
+        .await
     }
 
     /// Up to [`RESERVE_CONCURRENCY`] orders in flight at once, answers in order.
@@ -294,14 +292,24 @@ impl Warehouse for HttpWarehouse {
         &self,
         orders: &[(OrderKey, Vec<OrderItem>)],
     ) -> Result<Vec<Reservation>, WmsError> {
-        use futures_util::{StreamExt, TryStreamExt};
-        let calls: Vec<_> = orders
-            .iter()
-            .map(|(key, items)| self.reserve(key, items))
-            .collect();
-        futures_util::stream::iter(calls)
-            .buffered(RESERVE_CONCURRENCY)
-            .try_collect()
-            .await
+        in_flight(
+            orders
+                .iter()
+                .map(|(key, items)| self.reserve(key, items))
+                .collect(),
+        )
+        .await
     }
+}
+
+/// Runs `calls` with up to [`RESERVE_CONCURRENCY`] in flight, answers in their order;
+/// the first error ends it.
+async fn in_flight<T, F: Future<Output = Result<T, WmsError>>>(
+    calls: Vec<F>,
+) -> Result<Vec<T>, WmsError> {
+    use futures_util::{StreamExt, TryStreamExt};
+    futures_util::stream::iter(calls)
+        .buffered(RESERVE_CONCURRENCY)
+        .try_collect()
+        .await
 }

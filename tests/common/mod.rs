@@ -150,6 +150,13 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> 
     }
 }
 
+/// A loopback port that was free a moment ago (bound, read, released): for a service
+/// a test starts later, or as a port nothing listens on.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local address").port()
+}
+
 /// A long-running `oms` process whose stderr lines are read as they come. Killed when
 /// dropped, so a failing test leaves nothing running.
 pub struct Proc {

@@ -83,13 +83,7 @@ impl EmbeddedWarehouse {
         let (h, s, q) = (hub.to_string(), sku.to_string(), qty.get());
         self.db
             .call(move |c| {
-                let n = c
-                    .prepare_cached(
-                        "UPDATE inventory SET quantity = quantity - ?3
-                         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
-                    )?
-                    .execute(params![h, s, q])?;
-                if n > 0 {
+                if c.prepare_cached(TAKE)?.execute(params![h, s, q])? > 0 {
                     return Ok(Deduction::Done);
                 }
                 let exists: bool = c
@@ -229,10 +223,7 @@ fn reserve_all(
         }
         out.push(r);
     }
-    let mut take = c.prepare_cached(
-        "UPDATE inventory SET quantity = quantity - ?3
-         WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3",
-    )?;
+    let mut take = c.prepare_cached(TAKE)?;
     for ((hub, sku), q) in &taken {
         if take.execute(params![hub.as_str(), sku.as_str(), q])? == 0 {
             // Impossible while the write lock is held; the caller's transaction rolls
@@ -244,6 +235,11 @@ fn reserve_all(
     }
     Ok(out)
 }
+
+/// Takes `?3` of one (`?1` hub, `?2` sku) if that much is there: a conditional update,
+/// so stock never goes below zero whoever else writes; 0 rows changed when it was not.
+const TAKE: &str = "UPDATE inventory SET quantity = quantity - ?3
+                    WHERE hub_id = ?1 AND sku_id = ?2 AND quantity >= ?3";
 
 /// Decides one order against `levels` (read from `c` on first use) and, when it is
 /// reserved, records it and lowers `levels`; the stock itself is deducted by the
