@@ -312,20 +312,23 @@ impl Config {
     }
 
     fn open_db(&self) -> anyhow::Result<Db> {
-        let context = || {
-            format!(
-                "cannot open the embedded database in {}",
-                self.data_dir.display()
-            )
-        };
-        Db::open(&self.data_dir).map_err(|e| match &e {
+        Db::open(&self.data_dir).map_err(|e| self.db_error(e))
+    }
+
+    /// An error opening the embedded database, naming its directory.
+    fn db_error(&self, e: DbError) -> anyhow::Error {
+        let context = format!(
+            "cannot open the embedded database in {}",
+            self.data_dir.display()
+        );
+        match &e {
             // Another process holds the write lock longer than the busy timeout: the
             // embedded backend is unavailable for now (exit 4), not broken.
             DbError::Sqlite(s) if is_busy(s) => {
-                anyhow::Error::new(AppError::Unavailable(e.to_string())).context(context())
+                anyhow::Error::new(AppError::Unavailable(e.to_string())).context(context)
             }
-            _ => anyhow::Error::new(e).context(context()),
-        })
+            _ => anyhow::Error::new(e).context(context),
+        }
     }
 
     /// The embedded warehouse's stock (what `oms wms serve` serves).
@@ -362,16 +365,14 @@ impl Config {
             && !matches!(self.wms_backend, WmsChoice::Embedded);
         let shared = if all_real {
             None
-        } else if worker {
-            let db = self.open_db()?;
-            Some(db.checkpoint_in_background().with_context(|| {
-                format!(
-                    "cannot open the embedded database in {}",
-                    self.data_dir.display()
-                )
-            })?)
         } else {
-            Some(self.open_db()?)
+            let db = self.open_db()?;
+            Some(if worker {
+                db.checkpoint_in_background()
+                    .map_err(|e| self.db_error(e))?
+            } else {
+                db
+            })
         };
         let db = || shared.clone().expect("opened when a port is embedded");
 

@@ -430,7 +430,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// The embedded warehouse's own commands: they need no other backend.
 /// `dlq redrive` and `dlq purge`: nothing to do on an empty dead-letter queue;
 /// otherwise `ask` (unless `--yes`), then `act`, and print how many messages it
 /// handled.
@@ -458,6 +457,7 @@ async fn on_dead_letters(
     Ok(0)
 }
 
+/// The embedded warehouse's own commands: they need no other backend.
 async fn inventory_commands(command: Command, config: &Config) -> anyhow::Result<u8> {
     let inventory = config.inventory()?;
     match command {

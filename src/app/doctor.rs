@@ -760,8 +760,8 @@ mod sqs {
 async fn bus(config: &Config, db: Option<Db>) -> Check {
     const NAME: &str = "bus";
     let group = config.group.clone();
-    match &config.bus_backend {
-        BusChoice::Embedded => {
+    match config.kafka_settings() {
+        None => {
             let Some(db) = db else {
                 return no_db(NAME);
             };
@@ -806,10 +806,7 @@ async fn bus(config: &Config, db: Option<Db>) -> Check {
                 ),
             }
         }
-        BusChoice::Kafka { .. } => {
-            let Some(settings) = config.kafka_settings() else {
-                return Check::fail(NAME, "no Kafka settings", "check OMS_KAFKA_BROKERS");
-            };
+        Some(settings) => {
             let what = format!("kafka {} at {}", settings.topic, settings.brokers);
             match bounded(CHECK_TIMEOUT, move || kafka(settings, group)).await {
                 Ok(c) => c,
