@@ -63,6 +63,13 @@ pub struct FulfilTotals {
 /// the error (a backend is down); without it, `fulfil` keeps retrying.
 pub const DRAIN_ATTEMPTS: u32 = 6;
 
+/// With `drain`, how long the group's lag may stay the same, above zero, while this
+/// member is given nothing, before it leaves the group and joins again. A broker can
+/// leave a formed group with partitions assigned to nobody (seen with tansu after a
+/// restart: every member heart-beating, none fetching); joining again makes it assign
+/// them anew.
+pub const DRAIN_STALL: Duration = Duration::from_secs(20);
+
 /// What `fulfil` tells whoever watches it: a live pane on a terminal, periodic log
 /// lines elsewhere. Every hook has a no-op default; hooks must be quick.
 pub trait FulfilObserver: Send + Sync {
@@ -133,6 +140,8 @@ async fn consume(
     // With nothing to do, a drain ends at once rather than after an empty poll.
     let mut drained = opts.drain && matches!(b.bus.lag(&opts.group).await, Ok(0));
     let mut failures = 0u32;
+    // With `drain`: the lag last seen on an empty poll, and since when it is so.
+    let mut stalled: Option<(u64, std::time::Instant)> = None;
     loop {
         if shutdown.is_set() || drained {
             break;
@@ -170,12 +179,31 @@ async fn consume(
                         drained = true;
                         break;
                     }
-                    Ok(n) => tracing::debug!(lag = n, "draining: waiting for the rest of the log"),
+                    Ok(n) => {
+                        tracing::debug!(lag = n, "draining: waiting for the rest of the log");
+                        match stalled {
+                            Some((was, since)) if was == n => {
+                                if since.elapsed() >= DRAIN_STALL {
+                                    tracing::warn!(
+                                        lag = n,
+                                        "nothing delivered for {}s while the group's lag \
+                                         stays at {n}: joining the group again",
+                                        DRAIN_STALL.as_secs()
+                                    );
+                                    consumer.close().await;
+                                    consumer = b.bus.subscribe(&opts.group).await?;
+                                    stalled = None;
+                                }
+                            }
+                            _ => stalled = Some((n, std::time::Instant::now())),
+                        }
+                    }
                     Err(e) => tracing::warn!("cannot read the lag: {e}"),
                 }
             }
             continue;
         }
+        stalled = None;
         // The same batch is tried until it is done, the partition moves, or shutdown.
         loop {
             match apply(b, consumer.as_mut(), &batch).await {
