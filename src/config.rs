@@ -1,20 +1,11 @@
-//! Configuration: defaults < `oms.toml` (`--config` / `OMS_CONFIG`) < `OMS_*`
-//! environment < flags, and the choice of adapter for each port.
+//! Settings: defaults < `oms.toml` (`--config` / `OMS_CONFIG`) < `OMS_*` environment <
+//! flags, read and validated into a [`Config`] that names the backend of each port.
+//! Turning a `Config` into adapters is `wiring`'s job; nothing here connects.
 
-use crate::adapters::embedded::db::{DbError, is_busy};
-use crate::adapters::embedded::{
-    BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
-};
-use crate::adapters::kafka::{KafkaBus, KafkaSettings};
-use crate::adapters::mongo::MongoStore;
-use crate::adapters::sqs::{SqsQueue, SqsSettings};
-use crate::adapters::wms_http::HttpWarehouse;
-use crate::app::{AppError, Backends};
-use crate::ports::{EventBus, JobQueue, NoTransaction, OrderStore, UnitOfWork, Warehouse};
+pub use crate::domain::secret::{Secret, redact_credentials};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The config file's shape; every key optional.
@@ -65,17 +56,6 @@ pub struct MongoFile {
 pub struct WmsFile {
     pub url: Option<String>,
     pub timeout_secs: Option<u64>,
-}
-
-/// A value that must not appear in logs or errors (a connection string may hold a
-/// password).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("\"<redacted>\"")
-    }
 }
 
 /// Which adapter serves the queue.
@@ -131,20 +111,39 @@ pub struct BusFile {
     pub group: Option<String>,
 }
 
+/// The job queue's delivery rules (both backends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// How long a received message stays invisible to other workers.
+    pub visibility_timeout: Duration,
+    /// Receives after which a message is dead-lettered.
+    pub max_receives: u32,
+}
+
+/// The embedded bus's shape and its consumer session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusConfig {
+    pub partitions: i32,
+    /// A member silent this long leaves its group.
+    pub session_timeout: Duration,
+}
+
 /// The settings in force.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub storage_root: PathBuf,
-    pub queue: QueueSettings,
+    pub queue: QueueConfig,
     /// Long-poll wait of one receive.
     pub queue_wait: Duration,
-    pub bus: BusSettings,
+    pub bus: BusConfig,
     pub group: String,
     pub queue_backend: QueueChoice,
     pub bus_backend: BusChoice,
     pub store_backend: StoreChoice,
     pub wms_backend: WmsChoice,
+    /// The bearer token `oms serve` requires (`OMS_API_TOKEN`).
+    pub api_token: Option<Secret>,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -185,7 +184,7 @@ impl Config {
         .unwrap_or_default();
 
         let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
-        let q = QueueSettings {
+        let q = QueueConfig {
             visibility_timeout: secs(
                 env_num("OMS_QUEUE_VISIBILITY_TIMEOUT_SECS")?
                     .or(file.queue.visibility_timeout_secs),
@@ -198,7 +197,7 @@ impl Config {
         if q.max_receives == 0 || q.visibility_timeout.is_zero() {
             bail!("queue.max_receives and queue.visibility_timeout_secs must be at least 1");
         }
-        let bus = BusSettings {
+        let bus = BusConfig {
             partitions: env_num("OMS_BUS_PARTITIONS")?
                 .or(file.bus.partitions)
                 .unwrap_or(4),
@@ -266,28 +265,8 @@ impl Config {
                 },
                 None => WmsChoice::Embedded,
             },
+            api_token: std::env::var("OMS_API_TOKEN").ok().map(Secret),
         })
-    }
-
-    /// How to use Kafka, when the bus is Kafka.
-    #[must_use]
-    pub fn kafka_settings(&self) -> Option<KafkaSettings> {
-        match &self.bus_backend {
-            BusChoice::Embedded => None,
-            BusChoice::Kafka {
-                brokers,
-                topic,
-                partitions,
-                debug,
-            } => Some(KafkaSettings {
-                brokers: brokers.clone(),
-                topic: topic.clone(),
-                partitions: *partitions,
-                session_timeout: self.bus.session_timeout.max(Duration::from_secs(6)),
-                max_poll_interval: crate::adapters::kafka::MAX_POLL_INTERVAL,
-                debug: debug.clone(),
-            }),
-        }
     }
 
     /// One line naming the adapter of each port (no secrets), for logs.
@@ -310,124 +289,6 @@ impl Config {
         };
         format!("queue={queue} bus={bus} store={store} wms={wms}")
     }
-
-    fn open_db(&self) -> anyhow::Result<Db> {
-        Db::open(&self.data_dir).map_err(|e| self.db_error(e))
-    }
-
-    /// An error opening the embedded database, naming its directory.
-    fn db_error(&self, e: DbError) -> anyhow::Error {
-        let context = format!(
-            "cannot open the embedded database in {}",
-            self.data_dir.display()
-        );
-        match &e {
-            // Another process holds the write lock longer than the busy timeout: the
-            // embedded backend is unavailable for now (exit 4), not broken.
-            DbError::Sqlite(s) if is_busy(s) => {
-                anyhow::Error::new(AppError::Unavailable(e.to_string())).context(context)
-            }
-            _ => anyhow::Error::new(e).context(context),
-        }
-    }
-
-    /// The embedded warehouse's stock (what `oms wms serve` serves).
-    ///
-    /// # Errors
-    /// When the embedded database cannot be opened.
-    pub fn inventory(&self) -> anyhow::Result<EmbeddedWarehouse> {
-        Ok(EmbeddedWarehouse::new(self.open_db()?))
-    }
-
-    /// Opens the adapter of each port. The embedded ones share one connection, which is
-    /// then also the unit of work; the embedded queue has its own.
-    ///
-    /// # Errors
-    /// When the embedded database cannot be opened, or a real backend cannot be
-    /// reached ([`AppError::Unavailable`]) or set up.
-    pub async fn backends(&self) -> anyhow::Result<Backends> {
-        self.open_backends(false).await
-    }
-
-    /// [`Config::backends`] for a long-running worker (`ingest`, `fulfil`, `serve`):
-    /// the shared embedded connection leaves its WAL checkpoints to a thread of their
-    /// own.
-    ///
-    /// # Errors
-    /// As [`Config::backends`].
-    pub async fn worker_backends(&self) -> anyhow::Result<Backends> {
-        self.open_backends(true).await
-    }
-
-    async fn open_backends(&self, worker: bool) -> anyhow::Result<Backends> {
-        let all_real = !matches!(self.bus_backend, BusChoice::Embedded)
-            && !matches!(self.store_backend, StoreChoice::Embedded)
-            && !matches!(self.wms_backend, WmsChoice::Embedded);
-        let shared = if all_real {
-            None
-        } else {
-            let db = self.open_db()?;
-            Some(if worker {
-                db.checkpoint_in_background()
-                    .map_err(|e| self.db_error(e))?
-            } else {
-                db
-            })
-        };
-        let db = || shared.clone().expect("opened when a port is embedded");
-
-        let queue: Arc<dyn JobQueue> = match &self.queue_backend {
-            QueueChoice::Embedded => Arc::new(EmbeddedQueue::new(self.open_db()?, self.queue)),
-            QueueChoice::Sqs { queue, endpoint } => Arc::new(
-                SqsQueue::connect(SqsSettings {
-                    queue: queue.clone(),
-                    endpoint: endpoint.clone(),
-                    visibility_timeout: self.queue.visibility_timeout,
-                    max_receives: self.queue.max_receives,
-                })
-                .await
-                .map_err(AppError::from)
-                .context("SQS (OMS_SQS_QUEUE)")?,
-            ),
-        };
-        let bus: Arc<dyn EventBus> = match self.kafka_settings() {
-            None => Arc::new(EmbeddedBus::new(db(), self.bus)),
-            Some(settings) => Arc::new(
-                KafkaBus::connect(settings)
-                    .await
-                    .map_err(AppError::from)
-                    .context("Kafka (OMS_KAFKA_BROKERS)")?,
-            ),
-        };
-        let store: Arc<dyn OrderStore> = match &self.store_backend {
-            StoreChoice::Embedded => Arc::new(EmbeddedStore::new(db())),
-            StoreChoice::Mongo { uri, database } => Arc::new(
-                MongoStore::connect(&uri.0, database)
-                    .await
-                    .map_err(AppError::from)
-                    .context("MongoDB (OMS_MONGODB_URI)")?,
-            ),
-        };
-        let wms: Arc<dyn Warehouse> = match &self.wms_backend {
-            WmsChoice::Embedded => Arc::new(EmbeddedWarehouse::new(db())),
-            WmsChoice::Http { url, timeout } => Arc::new(
-                HttpWarehouse::new(url, *timeout)
-                    .map_err(AppError::BadInput)
-                    .context("the warehouse (OMS_WMS_URL)")?,
-            ),
-        };
-        let uow: Arc<dyn UnitOfWork> = match shared {
-            Some(db) => Arc::new(db),
-            None => Arc::new(NoTransaction),
-        };
-        Ok(Backends {
-            queue,
-            bus,
-            store,
-            wms,
-            uow,
-        })
-    }
 }
 
 fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
@@ -441,28 +302,6 @@ fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
             redact_credentials(&e.to_string())
         )
     })
-}
-
-/// Replaces the `user:password@` part of every URL in `text` with `***@`.
-pub fn redact_credentials(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || matches!(c, '/' | '?' | '#' | '"' | '\'' | ')'))
-            .unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                out.push_str("***");
-                rest = &tail[at..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -493,10 +332,6 @@ mod tests {
 
     #[test]
     fn credentials_in_urls_are_redacted() {
-        assert_eq!(
-            redact_credentials("uri = \"mongodb://oms:s3cret@db:27017/x\" and http://h/p"),
-            "uri = \"mongodb://***@db:27017/x\" and http://h/p"
-        );
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("oms.toml");
         std::fs::write(
@@ -512,29 +347,6 @@ mod tests {
         let text = format!("{err:#}");
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("typo"), "{text}");
-    }
-
-    #[test]
-    fn kafka_settings_come_from_the_kafka_section() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("oms.toml");
-        std::fs::write(
-            &f,
-            "[kafka]\nbrokers = \"k:9092\"\ndebug = \"cgrp,fetch\"\n[bus]\nsession_timeout_secs = 2\n",
-        )
-        .unwrap();
-        let c = Config::load(&Overrides {
-            config: Some(f),
-            ..Overrides::default()
-        })
-        .unwrap();
-        let k = c.kafka_settings().expect("the bus is Kafka");
-        if std::env::var_os("OMS_KAFKA_DEBUG").is_none() {
-            assert_eq!(k.debug.as_deref(), Some("cgrp,fetch"));
-        }
-        // The session is at least 6 s on Kafka, the poll deadline a minute.
-        assert_eq!(k.session_timeout, Duration::from_secs(6));
-        assert_eq!(k.max_poll_interval, Duration::from_secs(60));
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! `oms`: bulk order files in, validated, stored, fulfilled orders out.
 //!
-//! Layout: `domain` (pure rules), `ports` (the four backend traits), `app` (use cases
-//! over the ports), `adapters` (embedded SQLite; real backends), `config` (which adapter
-//! serves each port), `cli` and `ui` (the edge).
+//! Layers, each importing only those below it:
+//! `domain` (pure rules, no I/O) <- `ports` (the backend traits and their errors) <-
+//! `app` (use cases over the ports) <- `adapters` (one folder per backend) <- the edge:
+//! `config` (reads settings), `wiring` (settings -> adapters), `doctor`, `ui`, `http`,
+//! `cli` and `commands` (parsed arguments -> use case -> output -> exit code).
 
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod http;
 pub mod ports;
 pub mod ui;
+pub mod wiring;

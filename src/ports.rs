@@ -3,12 +3,96 @@
 //! database commit several ports' changes at once. Each port has one error enum;
 //! adapters map their driver errors into it and never leak driver types.
 
+use crate::domain::stock_file::Stock;
 use crate::domain::{
     HubId, Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject,
     SellerId, SkuId, Status,
 };
 use async_trait::async_trait;
 use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------
+// Error detail
+// ---------------------------------------------------------------------------------------
+
+/// The error a backend's driver returned, kept behind a port error.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a port error says: the adapter's own summary, and the driver's error it comes
+/// from where there is one, so that a caller (or `oms doctor`) can look at the cause's
+/// type (a refused credential, a time-out) instead of searching text. Its text is the
+/// summary alone; the cause is its [`std::error::Error::source`].
+#[derive(Debug)]
+pub struct Detail {
+    text: String,
+    cause: Option<Cause>,
+}
+
+impl Detail {
+    /// A summary with no driver error behind it.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            cause: None,
+        }
+    }
+
+    /// A summary and the driver error it comes from.
+    pub fn caused(text: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        Self {
+            text: text.into(),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// The summary.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The first error of the cause chain that is an `E`, if any.
+    #[must_use]
+    pub fn find_cause<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = self
+            .cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static));
+        while let Some(e) = next {
+            if let Some(found) = e.downcast_ref::<E>() {
+                return Some(found);
+            }
+            next = e.source();
+        }
+        None
+    }
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Detail {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for Detail {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // Job queue
@@ -19,14 +103,14 @@ use std::time::Duration;
 pub enum QueueError {
     /// The queue cannot be reached now; the caller retries later.
     #[error("queue unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Detail),
     /// The receipt no longer holds the message (its visibility ran out and another
     /// worker took it, or it was deleted).
     #[error("the message is no longer held by this worker")]
     LostReceipt,
     /// Anything else the queue said no to.
     #[error("queue error: {0}")]
-    Other(String),
+    Other(#[source] Detail),
 }
 
 /// A message taken from the queue, invisible to others until acknowledged or its
@@ -128,13 +212,13 @@ pub trait JobQueue: Send + Sync {
 pub enum BusError {
     /// The broker cannot be reached now.
     #[error("event bus unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Detail),
     /// This consumer no longer owns the partition it tried to commit (a rebalance gave
     /// it to another member); the uncommitted events will be delivered to that member.
     #[error("partition {0} was reassigned to another consumer")]
     Rebalanced(i32),
     #[error("event bus error: {0}")]
-    Other(String),
+    Other(#[source] Detail),
 }
 
 /// An event to publish.
@@ -206,9 +290,9 @@ pub trait Consumer: Send {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("order store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Detail),
     #[error("order store error: {0}")]
-    Other(String),
+    Other(#[source] Detail),
 }
 
 /// What happened to each order handed to [`OrderStore::insert_orders`].
@@ -357,10 +441,10 @@ pub enum WmsError {
     /// Not reachable, timed out, or a 5xx: retried by the caller, the work stays
     /// unacknowledged.
     #[error("warehouse unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Detail),
     /// The warehouse answered something outside its contract.
     #[error("warehouse protocol error: {0}")]
-    Protocol(String),
+    Protocol(#[source] Detail),
 }
 
 /// The warehouse's word on a (hub, sku) pair.
@@ -431,6 +515,24 @@ pub trait Warehouse: Send + Sync {
     }
 }
 
+/// The stock a warehouse holds, set and read by the operator (`oms inventory`); the
+/// embedded warehouse offers it.
+#[async_trait]
+pub trait Inventory: Send + Sync {
+    /// Sets the stock of each (hub, sku) in `lines` (others are left as they are), all
+    /// together; returns how many lines were set.
+    ///
+    /// # Errors
+    /// [`WmsError::Unavailable`]; nothing is changed then.
+    async fn load(&self, lines: Vec<Stock>) -> Result<usize, WmsError>;
+
+    /// Every stock line, by hub then SKU.
+    ///
+    /// # Errors
+    /// [`WmsError::Unavailable`].
+    async fn list(&self) -> Result<Vec<Stock>, WmsError>;
+}
+
 // ---------------------------------------------------------------------------------------
 // Unit of work
 // ---------------------------------------------------------------------------------------
@@ -438,7 +540,7 @@ pub trait Warehouse: Send + Sync {
 /// Errors of a unit of work.
 #[derive(Debug, thiserror::Error)]
 #[error("transaction failed: {0}")]
-pub struct TxError(pub String);
+pub struct TxError(#[source] pub Detail);
 
 /// Groups the writes of several ports into one atomic commit where the adapters share
 /// one database (the embedded default); a no-op elsewhere.

@@ -29,6 +29,7 @@
 //!
 //! No rdkafka type leaves this module; driver errors become [`BusError`]s.
 
+use crate::ports::Detail;
 use crate::ports::{BusError, Consumer, Delivered, Event, EventBus};
 use async_trait::async_trait;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -151,13 +152,15 @@ fn map_err(what: &str, e: &KafkaError) -> BusError {
         e => e.rdkafka_error_code(),
     };
     match code {
-        Some(code) if is_unavailable(code) => BusError::Unavailable(format!("{what}: {e}")),
-        _ => BusError::Other(format!("{what}: {e}")),
+        Some(code) if is_unavailable(code) => {
+            BusError::Unavailable(Detail::from(format!("{what}: {e}")))
+        }
+        _ => BusError::Other(Detail::from(format!("{what}: {e}"))),
     }
 }
 
 fn join_err(e: tokio::task::JoinError) -> BusError {
-    BusError::Other(format!("kafka worker thread failed: {e}"))
+    BusError::Other(Detail::from(format!("kafka worker thread failed: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -365,13 +368,19 @@ impl KafkaBus {
                 Some(t) => match t.error().map(RDKafkaErrorCode::from) {
                     None => Some(
                         i32::try_from(t.partitions().len())
-                            .map_err(|e| BusError::Other(e.to_string()))?,
+                            .map_err(|e| BusError::Other(Detail::from(e.to_string())))?,
                     ),
                     Some(RDKafkaErrorCode::UnknownTopicOrPartition) => None,
                     Some(code) if is_unavailable(code) => {
-                        return Err(BusError::Unavailable(format!("topic {topic}: {code}")));
+                        return Err(BusError::Unavailable(Detail::from(format!(
+                            "topic {topic}: {code}"
+                        ))));
                     }
-                    Some(code) => return Err(BusError::Other(format!("topic {topic}: {code}"))),
+                    Some(code) => {
+                        return Err(BusError::Other(Detail::from(format!(
+                            "topic {topic}: {code}"
+                        ))));
+                    }
                 },
             };
             Ok(KafkaInspection {
@@ -405,12 +414,14 @@ async fn ensure_topic(settings: &KafkaSettings) -> Result<(), BusError> {
         match r {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((name, code)) if is_unavailable(code) => {
-                return Err(BusError::Unavailable(format!(
+                return Err(BusError::Unavailable(Detail::from(format!(
                     "create topic {name}: {code}"
-                )));
+                ))));
             }
             Err((name, code)) => {
-                return Err(BusError::Other(format!("create topic {name}: {code}")));
+                return Err(BusError::Other(Detail::from(format!(
+                    "create topic {name}: {code}"
+                ))));
             }
         }
     }
@@ -434,9 +445,9 @@ async fn ensure_topic(settings: &KafkaSettings) -> Result<(), BusError> {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Ok(false) => {
-                    return Err(BusError::Unavailable(format!(
+                    return Err(BusError::Unavailable(Detail::from(format!(
                         "topic {name} was created but has no partitions after {TOPIC_READY:?}"
-                    )));
+                    ))));
                 }
                 Err(e) => return Err(e),
             }
@@ -455,16 +466,16 @@ fn partition_count(client: &BaseConsumer<Logging>, topic: &str) -> Result<i32, B
         .topics()
         .iter()
         .find(|t| t.name() == topic)
-        .ok_or_else(|| BusError::Other(format!("topic {topic} not found")))?;
+        .ok_or_else(|| BusError::Other(Detail::from(format!("topic {topic} not found"))))?;
     if let Some(e) = t.error() {
         let code = RDKafkaErrorCode::from(e);
         return Err(if is_unavailable(code) {
-            BusError::Unavailable(format!("topic {topic}: {code}"))
+            BusError::Unavailable(Detail::from(format!("topic {topic}: {code}")))
         } else {
-            BusError::Other(format!("topic {topic}: {code}"))
+            BusError::Other(Detail::from(format!("topic {topic}: {code}")))
         });
     }
-    i32::try_from(t.partitions().len()).map_err(|e| BusError::Other(e.to_string()))
+    i32::try_from(t.partitions().len()).map_err(|e| BusError::Other(Detail::from(e.to_string())))
 }
 
 #[async_trait]
@@ -796,10 +807,10 @@ impl Consumer for KafkaConsumer {
         let result = tokio::time::timeout(COMMIT_TIMEOUT, commit)
             .await
             .map_err(|_| {
-                BusError::Unavailable(format!(
+                BusError::Unavailable(Detail::from(format!(
                     "commit: no answer from the group coordinator within {}s",
                     COMMIT_TIMEOUT.as_secs()
-                ))
+                )))
             })?
             .map_err(join_err)?;
         match result {

@@ -32,6 +32,7 @@
 //! No SDK type crosses the port: errors become [`QueueError`] (network, timeouts, 5xx
 //! and throttling are `Unavailable`; invalid or expired receipts are `LostReceipt`).
 
+use crate::ports::Detail;
 use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -302,13 +303,18 @@ where
 {
     let what = op.name();
     match err {
-        SdkError::DispatchFailure(_) if lacks_credentials(err) => QueueError::Other(format!(
-            "SQS {what} on {queue}: no usable AWS credentials (set AWS_ACCESS_KEY_ID and \
+        SdkError::DispatchFailure(_) if lacks_credentials(err) => {
+            QueueError::Other(Detail::from(format!(
+                "SQS {what} on {queue}: no usable AWS credentials (set AWS_ACCESS_KEY_ID and \
              AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an instance role): {}",
-            describe(err)
-        )),
+                describe(err)
+            )))
+        }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            QueueError::Unavailable(format!("SQS {what} on {queue}: {}", describe(err)))
+            QueueError::Unavailable(Detail::from(format!(
+                "SQS {what} on {queue}: {}",
+                describe(err)
+            )))
         }
         SdkError::ServiceError(se) => {
             let status = se.raw().status();
@@ -317,28 +323,31 @@ where
             if op.uses_receipt() && is_lost_receipt(code, message) {
                 QueueError::LostReceipt
             } else if status.is_server_error() || is_transient(code) {
-                QueueError::Unavailable(format!(
+                QueueError::Unavailable(Detail::from(format!(
                     "SQS {what} on {queue}: {code} (HTTP {}) {message}",
                     status.as_u16()
-                ))
+                )))
             } else if matches!(code, "NonExistentQueue" | "QueueDoesNotExist") {
-                QueueError::Other(format!(
+                QueueError::Other(Detail::from(format!(
                     "SQS {what}: the queue {queue} does not exist (was it deleted?)"
-                ))
+                )))
             } else if is_auth(code) || matches!(status.as_u16(), 401 | 403) {
-                QueueError::Other(format!(
+                QueueError::Other(Detail::from(format!(
                     "SQS {what} on {queue}: refused ({code}, HTTP {}): check the AWS \
                      credentials and the queue's permissions",
                     status.as_u16()
-                ))
+                )))
             } else {
-                QueueError::Other(format!(
+                QueueError::Other(Detail::from(format!(
                     "SQS {what} on {queue}: {code} (HTTP {}) {message}",
                     status.as_u16()
-                ))
+                )))
             }
         }
-        _ => QueueError::Other(format!("SQS {what} on {queue}: {}", describe(err))),
+        _ => QueueError::Other(Detail::from(format!(
+            "SQS {what} on {queue}: {}",
+            describe(err)
+        ))),
     }
 }
 
@@ -437,7 +446,9 @@ async fn create_queue(
     }
     match req.send().await {
         Ok(out) => out.queue_url.ok_or_else(|| {
-            QueueError::Other(format!("SQS created the queue {name} but returned no URL"))
+            QueueError::Other(Detail::from(format!(
+                "SQS created the queue {name} but returned no URL"
+            )))
         }),
         Err(e) => {
             // Another process may have created it (with other attributes) meanwhile.
@@ -498,9 +509,9 @@ impl Taken {
             .and_then(|v| v.string_value())
             .and_then(|v| v.trim().parse().ok());
         let (Some(id), Some(receipt)) = (m.message_id, m.receipt_handle) else {
-            return Err(QueueError::Other(
-                "SQS returned a message without id or receipt handle".into(),
-            ));
+            return Err(QueueError::Other(Detail::from(
+                "SQS returned a message without id or receipt handle",
+            )));
         };
         Ok(Self {
             id,
@@ -553,9 +564,11 @@ fn after_progress(e: QueueError, what: &str, done: u64) -> QueueError {
     }
     match e {
         QueueError::Unavailable(m) => {
-            QueueError::Unavailable(format!("{m} (after {done} messages {what})"))
+            QueueError::Unavailable(Detail::from(format!("{m} (after {done} messages {what})")))
         }
-        QueueError::Other(m) => QueueError::Other(format!("{m} (after {done} messages {what})")),
+        QueueError::Other(m) => {
+            QueueError::Other(Detail::from(format!("{m} (after {done} messages {what})")))
+        }
         QueueError::LostReceipt => QueueError::LostReceipt,
     }
 }
@@ -593,7 +606,9 @@ impl SqsQueue {
         let queue = settings.queue.trim();
         let (name, given_url) = if is_url(queue) {
             let name = name_of_url(queue).ok_or_else(|| {
-                QueueError::Other(format!("the SQS queue URL {queue} names no queue"))
+                QueueError::Other(Detail::from(format!(
+                    "the SQS queue URL {queue} names no queue"
+                )))
             })?;
             (name.to_owned(), Some(queue.to_owned()))
         } else if queue.is_empty() {
@@ -602,9 +617,9 @@ impl SqsQueue {
             (queue.to_owned(), None)
         };
         if name.ends_with(".fifo") {
-            return Err(QueueError::Other(format!(
+            return Err(QueueError::Other(Detail::from(format!(
                 "the SQS queue {name} is a FIFO queue; oms uses a standard queue"
-            )));
+            ))));
         }
         let visibility = visibility_secs(settings.visibility_timeout);
         let dlq_name = format!("{name}-dlq");
@@ -644,7 +659,9 @@ impl SqsQueue {
                 .await?
                 .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
                 .ok_or_else(|| {
-                    QueueError::Other(format!("SQS gave no ARN for the queue {dlq_name}"))
+                    QueueError::Other(Detail::from(format!(
+                        "SQS gave no ARN for the queue {dlq_name}"
+                    )))
                 })?;
                 let policy = serde_json::json!({
                     "deadLetterTargetArn": dlq_arn,
@@ -676,7 +693,9 @@ impl SqsQueue {
         )
         .await?
         .ok_or_else(|| {
-            QueueError::Other(format!("the SQS queue {name} vanished while connecting"))
+            QueueError::Other(Detail::from(format!(
+                "the SQS queue {name} vanished while connecting"
+            )))
         })?;
         let redrive = attrs
             .get(&QueueAttributeName::RedrivePolicy)
@@ -791,16 +810,18 @@ impl SqsQueue {
         count: u32,
     ) -> Result<(), QueueError> {
         let inner = &self.inner;
-        let dlq_url = self
-            .dlq_url(true)
-            .await?
-            .ok_or_else(|| QueueError::Other(format!("no dead-letter queue {}", inner.dlq.name)))?;
+        let dlq_url = self.dlq_url(true).await?.ok_or_else(|| {
+            QueueError::Other(Detail::from(format!(
+                "no dead-letter queue {}",
+                inner.dlq.name
+            )))
+        })?;
         // The receive that found it too often received was not a delivery.
         let receives = MessageAttributeValue::builder()
             .data_type("Number")
             .string_value(count.saturating_sub(1).to_string())
             .build()
-            .map_err(|e| QueueError::Other(format!("SQS dead-lettering: {e}")))?;
+            .map_err(|e| QueueError::Other(Detail::from(format!("SQS dead-lettering: {e}"))))?;
         inner
             .client
             .send_message()
@@ -936,7 +957,7 @@ impl SqsQueue {
                         .build()
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| QueueError::Other(format!("SQS {}: {e}", op.name())))?;
+                .map_err(|e| QueueError::Other(Detail::from(format!("SQS {}: {e}", op.name()))))?;
             let out = inner
                 .client
                 .delete_message_batch()
@@ -974,7 +995,7 @@ impl SqsQueue {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| QueueError::Other(format!("SQS redrive: {e}")))?;
+            .map_err(|e| QueueError::Other(Detail::from(format!("SQS redrive: {e}"))))?;
         let out = inner
             .client
             .send_message_batch()
@@ -1064,9 +1085,9 @@ impl JobQueue for SqsQueue {
             let arrived = Instant::now();
             if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
                 let (Some(id), Some(receipt)) = (m.message_id, m.receipt_handle) else {
-                    return Err(QueueError::Other(
-                        "SQS returned a message without id or receipt handle".into(),
-                    ));
+                    return Err(QueueError::Other(Detail::from(
+                        "SQS returned a message without id or receipt handle",
+                    )));
                 };
                 let body = m.body.unwrap_or_default();
                 let count = m
@@ -1147,10 +1168,10 @@ impl JobQueue for SqsQueue {
         )
         .await?
         .ok_or_else(|| {
-            QueueError::Other(format!(
+            QueueError::Other(Detail::from(format!(
                 "SQS depth: the queue {} does not exist (was it deleted?)",
                 inner.name
-            ))
+            )))
         })?;
         let dead = match self.dlq_url(false).await? {
             Some(url) => queue_attributes(
@@ -1292,11 +1313,11 @@ impl JobQueue for SqsQueue {
         }
         result.map_err(|e| after_progress(e, "moved back to the queue", moved))?;
         if let Some(why) = failed.values().next() {
-            return Err(QueueError::Other(format!(
+            return Err(QueueError::Other(Detail::from(format!(
                 "SQS redrive: moved {moved} messages back to {}, but {} could not be sent: {why}",
                 inner.name,
                 failed.len()
-            )));
+            ))));
         }
         Ok(moved)
     }
@@ -1331,10 +1352,10 @@ impl JobQueue for SqsQueue {
         }
         result.map_err(|e| after_progress(e, "deleted", n))?;
         if let Some(why) = failure {
-            return Err(QueueError::Other(format!(
+            return Err(QueueError::Other(Detail::from(format!(
                 "SQS dead-letter purge: deleted {n} messages from {}, but not all: {why}",
                 inner.dlq.name
-            )));
+            ))));
         }
         Ok(n)
     }

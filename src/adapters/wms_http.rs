@@ -6,6 +6,7 @@
 //! callers retry it with backoff and leave their message unacknowledged.
 
 use crate::domain::{HubId, OrderItem, OrderKey, SkuId};
+use crate::ports::Detail;
 use crate::ports::{Reservation, Validation, Warehouse, WmsError};
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -114,21 +115,23 @@ impl HttpWarehouse {
         let url = self
             .base
             .join(path)
-            .map_err(|e| WmsError::Protocol(e.to_string()))?;
+            .map_err(|e| WmsError::Protocol(Detail::from(e.to_string())))?;
         let resp = self
             .client
             .post(url)
             .json(body)
             .send()
             .await
-            .map_err(|e| WmsError::Unavailable(describe(&e)))?;
+            .map_err(|e| WmsError::Unavailable(Detail::from(describe(&e))))?;
         let status = resp.status();
         let text = resp
             .text()
             .await
-            .map_err(|e| WmsError::Unavailable(describe(&e)))?;
+            .map_err(|e| WmsError::Unavailable(Detail::from(describe(&e))))?;
         if status.is_server_error() {
-            return Err(WmsError::Unavailable(format!("{path}: HTTP {status}")));
+            return Err(WmsError::Unavailable(Detail::from(format!(
+                "{path}: HTTP {status}"
+            ))));
         }
         Ok((status, text))
     }
@@ -150,8 +153,12 @@ impl HttpWarehouse {
         ) {
             return Ok(None);
         }
-        let a: ReserveAnswer = serde_json::from_str(&text)
-            .map_err(|_| WmsError::Protocol(format!("{RESERVE}: HTTP {status}: {}", cut(&text))))?;
+        let a: ReserveAnswer = serde_json::from_str(&text).map_err(|_| {
+            WmsError::Protocol(Detail::from(format!(
+                "{RESERVE}: HTTP {status}: {}",
+                cut(&text)
+            )))
+        })?;
         match (status, a.status.as_deref()) {
             (StatusCode::OK, Some("reserved")) => Ok(Some(Reservation::Reserved)),
             (StatusCode::OK, Some("already_reserved")) => Ok(Some(Reservation::AlreadyReserved)),
@@ -164,10 +171,10 @@ impl HttpWarehouse {
                     sku_id: sku.unwrap_or_else(|| first.sku_id.clone()),
                 }))
             }
-            _ => Err(WmsError::Protocol(format!(
+            _ => Err(WmsError::Protocol(Detail::from(format!(
                 "{RESERVE}: HTTP {status}: {}",
                 cut(&text)
-            ))),
+            )))),
         }
     }
 
@@ -204,10 +211,10 @@ impl HttpWarehouse {
                     });
                 }
                 _ => {
-                    return Err(WmsError::Protocol(format!(
+                    return Err(WmsError::Protocol(Detail::from(format!(
                         "{VALIDATE_INVENTORY}: HTTP {status}: {}",
                         cut(&text)
-                    )));
+                    ))));
                 }
             }
         }
@@ -248,10 +255,10 @@ impl Warehouse for HttpWarehouse {
                     });
                 Ok(Validation::Unknown(why))
             }
-            _ => Err(WmsError::Protocol(format!(
+            _ => Err(WmsError::Protocol(Detail::from(format!(
                 "{VALIDATE_ORDER}: HTTP {status}: {}",
                 cut(&text)
-            ))),
+            )))),
         }
     }
 

@@ -23,6 +23,19 @@ pub const REMOTE_BATCH: usize = 25;
 /// under a second against a warehouse answering in milliseconds.
 pub const REMOTE_WMS_BATCH: usize = 200;
 
+/// Events per batch: `flag` when the operator gave one; otherwise a local batch is one
+/// quick transaction, with a remote warehouse its reservations are sent several at
+/// once, and a remote store is a round trip per event.
+#[must_use]
+pub fn batch_size(flag: Option<u32>, store_local: bool, wms_local: bool) -> usize {
+    match flag {
+        Some(n) => n as usize,
+        None if store_local && wms_local => FulfilOptions::default().batch,
+        None if store_local => REMOTE_WMS_BATCH,
+        None => REMOTE_BATCH,
+    }
+}
+
 /// How `fulfil` runs.
 #[derive(Debug, Clone)]
 pub struct FulfilOptions {

@@ -450,7 +450,7 @@ async fn process(
     let read =
         tokio::task::spawn_blocking(move || read_file(path, seller2, stop, job2, observer2)).await;
     watcher.abort();
-    let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string()))? {
+    let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
         Ok(Some(v)) => v,
         Ok(None) => return Ok(Handled::Interrupted),
         Err(why) => return Ok(failed(job_id, why)),
@@ -490,11 +490,14 @@ async fn process(
             Err(e) => return Err(e.into()),
         };
         if answers.len() != chunk.len() {
-            return Err(AppError::Failed(format!(
-                "the warehouse answered {} of {} validations",
-                answers.len(),
-                chunk.len()
-            )));
+            return Err(AppError::Failed(
+                format!(
+                    "the warehouse answered {} of {} validations",
+                    answers.len(),
+                    chunk.len()
+                )
+                .into(),
+            ));
         }
         verdicts.extend(chunk.iter().cloned().zip(answers));
     }

@@ -1,15 +1,17 @@
 //! Use cases over the ports: submit, ingest, fulfil, and the read-only queries. They
 //! know the ports, the domain and the file system, never clap or a backend's driver.
 
-pub mod doctor;
+pub mod dlq;
 pub mod files;
 pub mod fulfil;
 pub mod ingest;
+pub mod inventory;
+pub mod jobs;
 pub mod orders;
 pub mod submit;
 
 use crate::ports::{
-    BusError, EventBus, JobQueue, OrderStore, QueueError, StoreError, TxError, UnitOfWork,
+    BusError, Detail, EventBus, JobQueue, OrderStore, QueueError, StoreError, TxError, UnitOfWork,
     Warehouse, WmsError,
 };
 use std::future::Future;
@@ -29,7 +31,9 @@ pub struct Backends {
     pub uow: Arc<dyn UnitOfWork>,
 }
 
-/// What went wrong in a use case, by what the operator should do about it.
+/// What went wrong in a use case, by what the operator should do about it. A backend's
+/// error is kept as the source of `Unavailable` and `Failed`, so its cause chain (down
+/// to the driver's error) reaches the edge.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The input (file, path, request, argument) is wrong: fix it and try again.
@@ -39,52 +43,52 @@ pub enum AppError {
     #[error("{0}")]
     NotFound(String),
     /// A backend cannot be reached now: try again later.
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(Detail),
     /// A backend refused or failed in another way.
-    #[error("{0}")]
-    Failed(String),
+    #[error(transparent)]
+    Failed(Detail),
+}
+
+impl AppError {
+    /// A port error, by whether trying again later may help.
+    fn from_port(unavailable: bool, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let detail = Detail::caused(e.to_string(), e);
+        if unavailable {
+            AppError::Unavailable(detail)
+        } else {
+            AppError::Failed(detail)
+        }
+    }
 }
 
 impl From<QueueError> for AppError {
     fn from(e: QueueError) -> Self {
-        match e {
-            QueueError::Unavailable(_) => AppError::Unavailable(e.to_string()),
-            _ => AppError::Failed(e.to_string()),
-        }
+        Self::from_port(matches!(e, QueueError::Unavailable(_)), e)
     }
 }
 
 impl From<BusError> for AppError {
     fn from(e: BusError) -> Self {
-        match e {
-            BusError::Unavailable(_) => AppError::Unavailable(e.to_string()),
-            _ => AppError::Failed(e.to_string()),
-        }
+        Self::from_port(matches!(e, BusError::Unavailable(_)), e)
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => AppError::Unavailable(e.to_string()),
-            StoreError::Other(_) => AppError::Failed(e.to_string()),
-        }
+        Self::from_port(matches!(e, StoreError::Unavailable(_)), e)
     }
 }
 
 impl From<WmsError> for AppError {
     fn from(e: WmsError) -> Self {
-        match e {
-            WmsError::Unavailable(_) => AppError::Unavailable(e.to_string()),
-            WmsError::Protocol(_) => AppError::Failed(e.to_string()),
-        }
+        Self::from_port(matches!(e, WmsError::Unavailable(_)), e)
     }
 }
 
 impl From<TxError> for AppError {
     fn from(e: TxError) -> Self {
-        AppError::Unavailable(e.to_string())
+        Self::from_port(true, e)
     }
 }
 

@@ -101,6 +101,14 @@ pub async fn find(b: &Backends, order_id: &str, seller: Option<&str>) -> Result<
     })
 }
 
+/// Orders matching `filter`, oldest first.
+///
+/// # Errors
+/// The store's errors.
+pub async fn list(b: &Backends, filter: &OrderFilter) -> Result<Vec<Order>, AppError> {
+    Ok(b.store.list_orders(filter).await?)
+}
+
 /// The `on_hold` orders `filter` selects (its status is ignored).
 ///
 /// # Errors
@@ -117,7 +125,7 @@ pub async fn on_hold(b: &Backends, filter: &OrderFilter) -> Result<Vec<Order>, A
 ///
 /// # Errors
 /// The bus's errors (some events may have been published; fulfil is idempotent).
-pub async fn retry(b: &Backends, orders: &[Order]) -> Result<u64, AppError> {
+pub async fn republish(b: &Backends, orders: &[Order]) -> Result<u64, AppError> {
     for chunk in orders.chunks(1000) {
         let events: Vec<Event> = chunk
             .iter()
@@ -160,7 +168,7 @@ pub async fn write_rejects(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no job {job_id}")))?;
     let rows = root.and_then(|r| original_rows(r, &job));
-    let io = |e: csv::Error| AppError::Failed(format!("cannot write the rejects: {e}"));
+    let io = |e: csv::Error| AppError::Failed(format!("cannot write the rejects: {e}").into());
     let mut w = csv::Writer::from_writer(out);
     match &rows {
         Some(rows) => {
@@ -198,7 +206,7 @@ pub async fn write_rejects(
         }
     }
     w.flush()
-        .map_err(|e| AppError::Failed(format!("cannot write the rejects: {e}")))?;
+        .map_err(|e| AppError::Failed(format!("cannot write the rejects: {e}").into()))?;
     Ok(job.rejects.len())
 }
 

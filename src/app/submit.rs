@@ -106,7 +106,7 @@ pub async fn submit_observed(
                 .map_err(|e| AppError::BadInput(format!("{shown}: {e}")))
         })
         .await
-        .map_err(|e| AppError::Failed(e.to_string()))??;
+        .map_err(|e| AppError::Failed(e.to_string().into()))??;
 
     let job_id = uuid::Uuid::new_v4().to_string();
     let now = timestamp::now();

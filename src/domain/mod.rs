@@ -5,6 +5,7 @@ pub mod ids;
 pub mod order;
 pub mod orders_file;
 pub mod request;
+pub mod secret;
 pub mod stock_file;
 pub mod timestamp;
 

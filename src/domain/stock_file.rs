@@ -4,8 +4,8 @@
 use super::ids::{HubId, SkuId};
 use std::io::Read;
 
-/// One stock line of a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Stock of one SKU at one hub: a line of a stock file, or of the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Stock {
     pub hub_id: HubId,
     pub sku_id: SkuId,

@@ -71,8 +71,8 @@ impl From<AppError> for ApiError {
         match e {
             AppError::BadInput(m) => ApiError(StatusCode::BAD_REQUEST, m),
             AppError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, m),
-            AppError::Unavailable(m) => ApiError(StatusCode::SERVICE_UNAVAILABLE, m),
-            AppError::Failed(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, m),
+            AppError::Unavailable(m) => ApiError(StatusCode::SERVICE_UNAVAILABLE, m.to_string()),
+            AppError::Failed(m) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, m.to_string()),
         }
     }
 }

@@ -4,7 +4,7 @@
 pub mod progress;
 pub mod prompt;
 
-use crate::adapters::embedded::StockLine;
+use crate::domain::stock_file::Stock;
 use crate::domain::{Job, Order, OrderItem, Reject};
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
@@ -235,7 +235,7 @@ pub fn dead_letters(fmt: Format, letters: &[crate::ports::DeadLetter]) -> String
 }
 
 /// `doctor`: one row per check.
-pub fn checks(fmt: Format, checks: &[crate::app::doctor::Check]) -> String {
+pub fn checks(fmt: Format, checks: &[crate::doctor::Check]) -> String {
     let rows = checks
         .iter()
         .map(|c| {
@@ -253,10 +253,16 @@ pub fn checks(fmt: Format, checks: &[crate::app::doctor::Check]) -> String {
 }
 
 /// `inventory ls`.
-pub fn stock(fmt: Format, lines: &[StockLine]) -> String {
+pub fn stock(fmt: Format, lines: &[Stock]) -> String {
     let rows = lines
         .iter()
-        .map(|l| vec![l.hub_id.clone(), l.sku_id.clone(), l.quantity.to_string()])
+        .map(|l| {
+            vec![
+                l.hub_id.to_string(),
+                l.sku_id.to_string(),
+                l.quantity.to_string(),
+            ]
+        })
         .collect();
     render(fmt, &["hub_id", "sku_id", "quantity"], rows, || json(lines))
 }
@@ -278,9 +284,9 @@ mod tests {
 
     #[test]
     fn stock_renders_in_every_format() {
-        let lines = vec![StockLine {
-            hub_id: "1".into(),
-            sku_id: "15".into(),
+        let lines = vec![Stock {
+            hub_id: crate::domain::HubId::parse("1").unwrap(),
+            sku_id: crate::domain::SkuId::parse("15").unwrap(),
             quantity: 3,
         }];
         let j: serde_json::Value = serde_json::from_str(&stock(Format::Json, &lines)).unwrap();

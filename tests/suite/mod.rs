@@ -25,7 +25,6 @@
 use async_trait::async_trait;
 use oms::adapters::embedded::{
     BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
-    StockLine,
 };
 use oms::domain::{
     HubId, Job, JobCounts, JobState, NewOrder, OrderId, OrderItem, OrderKey, Outcome, Quantity,
@@ -119,14 +118,16 @@ pub async fn load_stock(
     let lines = lines
         .iter()
         .map(
-            |&(hub_id, sku_id, quantity)| oms::adapters::embedded::StockLine {
-                hub_id: hub_id.to_owned(),
-                sku_id: sku_id.to_owned(),
+            |&(hub_id, sku_id, quantity)| oms::domain::stock_file::Stock {
+                hub_id: HubId::parse(hub_id).expect("hub id"),
+                sku_id: SkuId::parse(sku_id).expect("sku id"),
                 quantity,
             },
         )
         .collect();
-    admin.load(lines).await.expect("load stock");
+    oms::ports::Inventory::load(admin, lines)
+        .await
+        .expect("load stock");
 }
 
 /// The stock of `(hub, sku)` in an embedded inventory, `None` when it does not know it.
@@ -135,12 +136,11 @@ pub async fn stock_of(
     hub: &str,
     sku: &str,
 ) -> Option<i64> {
-    admin
-        .list()
+    oms::ports::Inventory::list(admin)
         .await
         .expect("list stock")
         .into_iter()
-        .find(|l| l.hub_id == hub && l.sku_id == sku)
+        .find(|l| l.hub_id.as_str() == hub && l.sku_id.as_str() == sku)
         .map(|l| l.quantity)
 }
 

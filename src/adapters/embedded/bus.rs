@@ -7,6 +7,7 @@
 //! a commit by a member that lost the lease fails with [`BusError::Rebalanced`].
 
 use super::db::{Db, is_busy, now_ms, write};
+use crate::ports::Detail;
 use crate::ports::{BusError, Consumer, Delivered, Event, EventBus};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -42,9 +43,9 @@ pub struct EmbeddedBus {
 
 fn map(e: rusqlite::Error) -> BusError {
     if is_busy(&e) {
-        BusError::Unavailable(e.to_string())
+        BusError::Unavailable(Detail::from(e.to_string()))
     } else {
-        BusError::Other(e.to_string())
+        BusError::Other(Detail::from(e.to_string()))
     }
 }
 

@@ -3,6 +3,7 @@
 //! write helper that either opens an immediate transaction or, inside a unit of work,
 //! a savepoint.
 
+use crate::ports::Detail;
 use crate::ports::{TxError, UnitOfWork};
 use async_trait::async_trait;
 use rusqlite::Connection;
@@ -321,7 +322,7 @@ impl UnitOfWork for Db {
             c.execute_batch("BEGIN IMMEDIATE")
         })
         .await
-        .map_err(|e| TxError(e.to_string()))
+        .map_err(|e| TxError(Detail::from(e.to_string())))
     }
 
     async fn commit(&self) -> Result<(), TxError> {
@@ -336,7 +337,7 @@ impl UnitOfWork for Db {
             r
         })
         .await
-        .map_err(|e| TxError(e.to_string()))
+        .map_err(|e| TxError(Detail::from(e.to_string())))
     }
 
     async fn rollback(&self) {

@@ -5,6 +5,7 @@
 //! transaction each.
 
 use super::db::{Db, is_busy, now_ms, write};
+use crate::ports::Detail;
 use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -41,9 +42,9 @@ pub struct EmbeddedQueue {
 
 fn map(e: rusqlite::Error) -> QueueError {
     if is_busy(&e) {
-        QueueError::Unavailable(e.to_string())
+        QueueError::Unavailable(Detail::from(e.to_string()))
     } else {
-        QueueError::Other(e.to_string())
+        QueueError::Other(Detail::from(e.to_string()))
     }
 }
 

@@ -6,6 +6,7 @@ use crate::domain::{
     Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject, Status,
     StatusChange,
 };
+use crate::ports::Detail;
 use crate::ports::{Inserted, JobReport, OrderFilter, OrderStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -19,9 +20,9 @@ pub struct EmbeddedStore {
 
 fn map(e: rusqlite::Error) -> StoreError {
     if is_busy(&e) {
-        StoreError::Unavailable(e.to_string())
+        StoreError::Unavailable(Detail::from(e.to_string()))
     } else {
-        StoreError::Other(e.to_string())
+        StoreError::Other(Detail::from(e.to_string()))
     }
 }
 

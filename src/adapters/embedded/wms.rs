@@ -4,11 +4,14 @@
 //! deduction is a conditional update, not a read-modify-write).
 
 use super::db::{Db, is_busy, now_rfc3339, write};
+use crate::domain::stock_file::Stock;
 use crate::domain::{HubId, OrderItem, OrderKey, Quantity, SkuId};
+use crate::ports::Detail;
+use crate::ports::Inventory;
 use crate::ports::{Reservation, Validation, Warehouse, WmsError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
+
 use std::collections::HashMap;
 
 /// The warehouse adapter over the embedded database; also loads and lists stock.
@@ -17,20 +20,12 @@ pub struct EmbeddedWarehouse {
     db: Db,
 }
 
-/// Stock of one SKU at one hub.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StockLine {
-    pub hub_id: String,
-    pub sku_id: String,
-    pub quantity: i64,
-}
-
 fn map(e: rusqlite::Error) -> WmsError {
-    WmsError::Unavailable(if is_busy(&e) {
+    WmsError::Unavailable(Detail::from(if is_busy(&e) {
         format!("embedded inventory busy: {e}")
     } else {
         e.to_string()
-    })
+    }))
 }
 
 /// The result of deducting one item (the original contract's `validate_inventory`).
@@ -44,29 +39,6 @@ pub enum Deduction {
 impl EmbeddedWarehouse {
     pub fn new(db: Db) -> Self {
         Self { db }
-    }
-
-    /// Sets the stock of each (hub, sku) in `lines` (others are left as they are),
-    /// in one transaction.
-    ///
-    /// # Errors
-    /// The database's error; nothing is changed then.
-    pub async fn load(&self, lines: Vec<StockLine>) -> Result<usize, WmsError> {
-        self.db
-            .call(move |c| {
-                write(c, |c| {
-                    let mut up = c.prepare_cached(
-                        "INSERT INTO inventory (hub_id, sku_id, quantity) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(hub_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
-                    )?;
-                    for l in &lines {
-                        up.execute(params![l.hub_id, l.sku_id, l.quantity])?;
-                    }
-                    Ok(lines.len())
-                })
-            })
-            .await
-            .map_err(map)
     }
 
     /// Deducts `qty` of one (hub, sku) if that much is in stock (a conditional update:
@@ -100,19 +72,54 @@ impl EmbeddedWarehouse {
             .await
             .map_err(map)
     }
+}
+
+#[async_trait]
+impl Inventory for EmbeddedWarehouse {
+    /// Sets the stock of each (hub, sku) in `lines` (others are left as they are),
+    /// in one transaction.
+    ///
+    /// # Errors
+    /// The database's error; nothing is changed then.
+    async fn load(&self, lines: Vec<Stock>) -> Result<usize, WmsError> {
+        self.db
+            .call(move |c| {
+                write(c, |c| {
+                    let mut up = c.prepare_cached(
+                        "INSERT INTO inventory (hub_id, sku_id, quantity) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(hub_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
+                    )?;
+                    for l in &lines {
+                        up.execute(params![l.hub_id.as_str(), l.sku_id.as_str(), l.quantity])?;
+                    }
+                    Ok(lines.len())
+                })
+            })
+            .await
+            .map_err(map)
+    }
 
     /// All stock lines, by hub then SKU.
     ///
     /// # Errors
     /// The database's error.
-    pub async fn list(&self) -> Result<Vec<StockLine>, WmsError> {
+    async fn list(&self) -> Result<Vec<Stock>, WmsError> {
         self.db
             .call(|c| {
                 c.prepare("SELECT hub_id, sku_id, quantity FROM inventory ORDER BY hub_id, sku_id")?
                     .query_map([], |r| {
-                        Ok(StockLine {
-                            hub_id: r.get(0)?,
-                            sku_id: r.get(1)?,
+                        let hub: String = r.get(0)?;
+                        let sku: String = r.get(1)?;
+                        let stored = |e: crate::domain::FieldError| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                0,
+                                rusqlite::types::Type::Text,
+                                Box::new(e),
+                            )
+                        };
+                        Ok(Stock {
+                            hub_id: HubId::parse(&hub).map_err(stored)?,
+                            sku_id: SkuId::parse(&sku).map_err(stored)?,
                             quantity: r.get(2)?,
                         })
                     })?

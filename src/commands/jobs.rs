@@ -1,0 +1,29 @@
+//! `oms jobs ls | show | rejects`.
+
+use super::{exit, format, print};
+use crate::app::{self, files::StorageRoot};
+use crate::cli::JobsCommand;
+use crate::config::Config;
+use crate::ui;
+use crate::wiring::{self, Role};
+
+pub async fn run(c: JobsCommand, config: &Config) -> anyhow::Result<u8> {
+    let b = wiring::backends(config, Role::Command).await?;
+    match c {
+        JobsCommand::Ls(a) => {
+            let jobs = app::jobs::list(&b, a.limit).await?;
+            print(&ui::jobs(format(a.output.output), &jobs))?;
+        }
+        JobsCommand::Show(a) => {
+            let job = app::jobs::get(&b, &a.job_id).await?;
+            print(&ui::job(format(a.output.output), &job))?;
+        }
+        JobsCommand::Rejects(a) => {
+            let root = StorageRoot::open(&config.storage_root).ok();
+            let mut out = std::io::stdout();
+            let n = app::orders::write_rejects(&b, root.as_ref(), &a.job_id, &mut out).await?;
+            tracing::debug!(rejects = n, "rejects written");
+        }
+    }
+    Ok(exit::OK)
+}

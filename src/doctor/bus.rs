@@ -1,0 +1,141 @@
+//! The bus check: the embedded log's partitions and lag; Kafka reachable, the topic,
+//! the group's lag.
+
+use super::embedded::{no_db, timed_out};
+use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded};
+use crate::adapters::embedded::{Db, EmbeddedBus};
+use crate::adapters::kafka::{KafkaBus, KafkaSettings};
+use crate::config::Config;
+use crate::ports::EventBus;
+
+pub async fn check(config: &Config, db: Option<Db>) -> Check {
+    const NAME: &str = "bus";
+    let group = config.group.clone();
+    match crate::wiring::kafka_settings(config) {
+        None => {
+            let Some(db) = db else {
+                return no_db(NAME);
+            };
+            let settings = crate::wiring::bus_settings(config);
+            let r = bounded(CHECK_TIMEOUT, move || async move {
+                let partitions = db
+                    .call(|c| {
+                        c.query_row("SELECT count(*) FROM bus_heads", [], |r| r.get::<_, i64>(0))
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let lag = EmbeddedBus::new(db, settings)
+                    .lag(&group)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((partitions, lag, group))
+            })
+            .await;
+            match r {
+                Ok(Ok((partitions, lag, group))) => Check::pass(
+                    NAME,
+                    if partitions == 0 {
+                        format!(
+                            "embedded: no events yet ({} partitions on first use); group \
+                             {group} lag {lag}",
+                            settings.partitions
+                        )
+                    } else {
+                        format!("embedded: {partitions} partitions; group {group} lag {lag}")
+                    },
+                ),
+                Ok(Err(e)) => Check::fail(
+                    NAME,
+                    format!("embedded: {e}"),
+                    "another process may hold the database locked: run `oms doctor` again",
+                ),
+                Err(why) => timed_out(
+                    NAME,
+                    "embedded",
+                    &why,
+                    "another process holds the database locked: run `oms doctor` again",
+                ),
+            }
+        }
+        Some(settings) => {
+            let what = format!("kafka {} at {}", settings.topic, settings.brokers);
+            match bounded(CHECK_TIMEOUT, move || kafka(settings, group)).await {
+                Ok(c) => c,
+                Err(why) => timed_out(NAME, &what, &why, &kafka_unreachable_fix()),
+            }
+        }
+    }
+}
+
+fn kafka_unreachable_fix() -> String {
+    "start the Kafka brokers, or correct OMS_KAFKA_BROKERS (host:port[,host:port]) and \
+     check that the brokers' advertised listeners are reachable from here"
+        .into()
+}
+
+async fn kafka(settings: KafkaSettings, group: String) -> Check {
+    const NAME: &str = "bus";
+    let what = format!("kafka {} at {}", settings.topic, settings.brokers);
+    let found = match KafkaBus::inspect(&settings, REQUEST_TIMEOUT).await {
+        Ok(f) => f,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                format!("{what}: no broker answers: {e}"),
+                kafka_unreachable_fix(),
+            );
+        }
+    };
+    let created = found.partitions.is_none();
+    let bus = match KafkaBus::connect(settings.clone()).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                format!(
+                    "{what}: {}{e}",
+                    if created {
+                        "the topic is missing and cannot be created: "
+                    } else {
+                        ""
+                    }
+                ),
+                format!(
+                    "create the topic (`kafka-topics.sh --create --topic {} --partitions {}`) \
+                     or allow this client to create topics, then run `oms doctor` again",
+                    settings.topic, settings.partitions
+                ),
+            );
+        }
+    };
+    let partitions = match found.partitions {
+        Some(n) => Some(n),
+        None => KafkaBus::inspect(&settings, REQUEST_TIMEOUT)
+            .await
+            .ok()
+            .and_then(|f| f.partitions),
+    };
+    let topic_text = match (created, partitions) {
+        (false, Some(n)) => format!("topic present, {n} partitions"),
+        (true, Some(n)) => format!("topic was missing, created now with {n} partitions"),
+        (_, None) => "topic created now".to_owned(),
+    };
+    match bus.lag(&group).await {
+        Ok(lag) => Check::pass(
+            NAME,
+            format!(
+                "{what}: {}; {topic_text}; group {group} lag {lag}",
+                match found.brokers {
+                    1 => "1 broker".to_owned(),
+                    n => format!("{n} brokers"),
+                }
+            ),
+        ),
+        Err(e) => Check::fail(
+            NAME,
+            format!("{what}: {topic_text}; the lag of group {group} cannot be read: {e}"),
+            "check that the brokers' group coordinator is up and that this client may \
+             describe the group and read its offsets (ACLs)",
+        ),
+    }
+}

@@ -1,0 +1,215 @@
+//! Wiring: the only place that turns a [`Config`] into adapters and [`Backends`].
+//! Commands ask here for what they need; nothing else names an adapter's constructor.
+
+use crate::adapters::embedded::db::{DbError, is_busy};
+use crate::adapters::embedded::{
+    BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
+};
+use crate::adapters::kafka::{KafkaBus, KafkaSettings};
+use crate::adapters::mongo::MongoStore;
+use crate::adapters::sqs::{SqsQueue, SqsSettings};
+use crate::adapters::wms_http::HttpWarehouse;
+use crate::app::{AppError, Backends};
+use crate::config::{BusChoice, Config, QueueChoice, StoreChoice, WmsChoice};
+use crate::ports::{EventBus, JobQueue, NoTransaction, OrderStore, UnitOfWork, Warehouse};
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The embedded queue's delivery rules.
+#[must_use]
+pub fn queue_settings(config: &Config) -> QueueSettings {
+    QueueSettings {
+        visibility_timeout: config.queue.visibility_timeout,
+        max_receives: config.queue.max_receives,
+    }
+}
+
+/// The embedded bus's shape.
+#[must_use]
+pub fn bus_settings(config: &Config) -> BusSettings {
+    BusSettings {
+        partitions: config.bus.partitions,
+        session_timeout: config.bus.session_timeout,
+    }
+}
+
+/// How to use SQS, when the queue is SQS.
+#[must_use]
+pub fn sqs_settings(config: &Config) -> Option<SqsSettings> {
+    match &config.queue_backend {
+        QueueChoice::Embedded => None,
+        QueueChoice::Sqs { queue, endpoint } => Some(SqsSettings {
+            queue: queue.clone(),
+            endpoint: endpoint.clone(),
+            visibility_timeout: config.queue.visibility_timeout,
+            max_receives: config.queue.max_receives,
+        }),
+    }
+}
+
+/// How to use Kafka, when the bus is Kafka.
+#[must_use]
+pub fn kafka_settings(config: &Config) -> Option<KafkaSettings> {
+    match &config.bus_backend {
+        BusChoice::Embedded => None,
+        BusChoice::Kafka {
+            brokers,
+            topic,
+            partitions,
+            debug,
+        } => Some(KafkaSettings {
+            brokers: brokers.clone(),
+            topic: topic.clone(),
+            partitions: *partitions,
+            session_timeout: config.bus.session_timeout.max(Duration::from_secs(6)),
+            max_poll_interval: crate::adapters::kafka::MAX_POLL_INTERVAL,
+            debug: debug.clone(),
+        }),
+    }
+}
+
+/// Opens the embedded database of the data dir.
+///
+/// # Errors
+/// As [`db_error`].
+pub fn open_db(config: &Config) -> anyhow::Result<Db> {
+    Db::open(&config.data_dir).map_err(|e| db_error(config, e))
+}
+
+/// An error opening the embedded database, naming its directory: a lock held past
+/// the busy timeout is [`AppError::Unavailable`] (exit 4), anything else as it is.
+fn db_error(config: &Config, e: DbError) -> anyhow::Error {
+    let context = format!(
+        "cannot open the embedded database in {}",
+        config.data_dir.display()
+    );
+    match &e {
+        // Another process holds the write lock longer than the busy timeout: the
+        // embedded backend is unavailable for now (exit 4), not broken.
+        DbError::Sqlite(s) if is_busy(s) => {
+            anyhow::Error::new(AppError::Unavailable(e.to_string().into())).context(context)
+        }
+        _ => anyhow::Error::new(e).context(context),
+    }
+}
+
+/// The embedded warehouse's stock (what `oms wms serve` serves and `oms inventory`
+/// loads).
+///
+/// # Errors
+/// When the embedded database cannot be opened.
+pub fn inventory(config: &Config) -> anyhow::Result<EmbeddedWarehouse> {
+    Ok(EmbeddedWarehouse::new(open_db(config)?))
+}
+
+/// How a command uses its backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A short command (submit, a query): the embedded connection checkpoints its WAL
+    /// itself.
+    Command,
+    /// A long-running worker (`ingest`, `fulfil`, `serve`): the shared embedded
+    /// connection leaves its WAL checkpoints to a thread of their own.
+    Worker,
+}
+
+/// Opens the adapter of each port. The embedded ones share one connection, which is
+/// then also the unit of work; the embedded queue has its own.
+///
+/// # Errors
+/// When the embedded database cannot be opened, or a real backend cannot be reached
+/// ([`AppError::Unavailable`]) or set up.
+pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
+    let all_real = !matches!(config.bus_backend, BusChoice::Embedded)
+        && !matches!(config.store_backend, StoreChoice::Embedded)
+        && !matches!(config.wms_backend, WmsChoice::Embedded);
+    let shared = if all_real {
+        None
+    } else {
+        let db = open_db(config)?;
+        Some(if role == Role::Worker {
+            db.checkpoint_in_background()
+                .map_err(|e| db_error(config, e))?
+        } else {
+            db
+        })
+    };
+    let db = || shared.clone().expect("opened when a port is embedded");
+
+    let queue: Arc<dyn JobQueue> = match sqs_settings(config) {
+        None => Arc::new(EmbeddedQueue::new(open_db(config)?, queue_settings(config))),
+        Some(settings) => Arc::new(
+            SqsQueue::connect(settings)
+                .await
+                .map_err(AppError::from)
+                .context("SQS (OMS_SQS_QUEUE)")?,
+        ),
+    };
+    let bus: Arc<dyn EventBus> = match kafka_settings(config) {
+        None => Arc::new(EmbeddedBus::new(db(), bus_settings(config))),
+        Some(settings) => Arc::new(
+            KafkaBus::connect(settings)
+                .await
+                .map_err(AppError::from)
+                .context("Kafka (OMS_KAFKA_BROKERS)")?,
+        ),
+    };
+    let store: Arc<dyn OrderStore> = match &config.store_backend {
+        StoreChoice::Embedded => Arc::new(EmbeddedStore::new(db())),
+        StoreChoice::Mongo { uri, database } => Arc::new(
+            MongoStore::connect(&uri.0, database)
+                .await
+                .map_err(AppError::from)
+                .context("MongoDB (OMS_MONGODB_URI)")?,
+        ),
+    };
+    let wms: Arc<dyn Warehouse> = match &config.wms_backend {
+        WmsChoice::Embedded => Arc::new(EmbeddedWarehouse::new(db())),
+        WmsChoice::Http { url, timeout } => Arc::new(
+            HttpWarehouse::new(url, *timeout)
+                .map_err(AppError::BadInput)
+                .context("the warehouse (OMS_WMS_URL)")?,
+        ),
+    };
+    let uow: Arc<dyn UnitOfWork> = match shared {
+        Some(db) => Arc::new(db),
+        None => Arc::new(NoTransaction),
+    };
+    Ok(Backends {
+        queue,
+        bus,
+        store,
+        wms,
+        uow,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    #[test]
+    fn kafka_settings_come_from_the_kafka_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("oms.toml");
+        std::fs::write(
+            &f,
+            "[kafka]\nbrokers = \"k:9092\"\ndebug = \"cgrp,fetch\"\n[bus]\nsession_timeout_secs = 2\n",
+        )
+        .unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(f),
+            ..Overrides::default()
+        })
+        .unwrap();
+        let k = kafka_settings(&c).expect("the bus is Kafka");
+        if std::env::var_os("OMS_KAFKA_DEBUG").is_none() {
+            assert_eq!(k.debug.as_deref(), Some("cgrp,fetch"));
+        }
+        // The session is at least 6 s on Kafka, the poll deadline a minute.
+        assert_eq!(k.session_timeout, Duration::from_secs(6));
+        assert_eq!(k.max_poll_interval, Duration::from_secs(60));
+    }
+}
