@@ -16,9 +16,6 @@ macro_rules! exit_codes {
     };
 }
 
-/// Exit codes, documented in `--help` and the README.
-pub const EXIT_CODES: &str = exit_codes!();
-
 #[derive(Debug, Parser)]
 #[command(
     name = "oms",

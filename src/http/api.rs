@@ -135,12 +135,7 @@ async fn list_orders(
         since: q.since.as_deref(),
     };
     let filter = orders::parse_filter(text, limit + 1, offset)?;
-    let mut orders = s
-        .backends
-        .store
-        .list_orders(&filter)
-        .await
-        .map_err(AppError::from)?;
+    let mut orders = orders::list(&s.backends, &filter).await?;
     let more = orders.len() > limit;
     orders.truncate(limit);
     Ok(Json(json!({
@@ -173,16 +168,8 @@ async fn get_job(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Path(id) = id.map_err(|e| bad(e.body_text()))?;
-    match s
-        .backends
-        .store
-        .get_job(&id)
-        .await
-        .map_err(AppError::from)?
-    {
-        Some(j) => Ok(Json(json!(j))),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no job {id}"))),
-    }
+    let job = crate::app::jobs::get(&s.backends, &id).await?;
+    Ok(Json(json!(job)))
 }
 
 /// Every configured backend answers.
