@@ -4,7 +4,7 @@
 //! (exit 3 at submit) or clear rejects / a failed job with its error at ingest (exit 5
 //! for a failed job), never a panic, and bounded memory on huge input.
 //!
-//! A file that changes between submit and ingest is covered by `tests/e2e.rs`.
+//! A file that changes between submit and ingest is covered by `crate::e2e`.
 
 use crate::support::*;
 use serde_json::Value;

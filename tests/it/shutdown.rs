@@ -11,7 +11,7 @@
 //! The state is read straight from the data dir: the queue through the library
 //! ([`EmbeddedQueue`]), the orders, events, offsets and stock with read-only SQL (100k
 //! orders through `orders ls --output json` would be slow). Each measured shutdown
-//! time is printed (`cargo test --test shutdown -- --nocapture`).
+//! time is printed (`cargo test --test it shutdown:: -- --nocapture`).
 
 use crate::support::*;
 use rusqlite::Connection;

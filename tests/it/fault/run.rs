@@ -25,6 +25,9 @@ pub struct Submitted {
     pub errors: Vec<String>,
 }
 
+/// Submits every file in turn, spread over `over` from `t0` (a submit refused during
+/// an outage is tried again until `deadline`), and puts the poison messages in the
+/// queue once a third of the files are in.
 pub fn submit_all(
     oms: &Oms,
     paths: &[String],
@@ -97,6 +100,8 @@ pub struct Size {
     pub invalid_per_file: usize,
 }
 
+/// Runs one variant of `size` in `world`: chaos, settle, invariants, figures; fails
+/// the test on any violation.
 pub fn run_variant(mut world: World, size: Size) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let started = Instant::now();
@@ -460,6 +465,7 @@ pub fn run_variant(mut world: World, size: Size) {
     );
 }
 
+/// Every job (`jobs ls`, no limit).
 pub fn list_jobs(oms: &Oms) -> Vec<Value> {
     let v = oms.json(&["jobs", "ls", "--limit", "1000000", "--output", "json"]);
     v.as_array().expect("a JSON array of jobs").clone()

@@ -20,6 +20,7 @@ pub struct Service {
 }
 
 impl Service {
+    /// Starts the service (its output appended to its log); waits until it listens.
     pub fn start(&mut self) -> Result<(), String> {
         let log = fs::OpenOptions::new()
             .create(true)
@@ -46,6 +47,7 @@ impl Service {
         }
     }
 
+    /// The process id of the running service.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
@@ -65,6 +67,7 @@ impl Service {
         (started.elapsed(), clean)
     }
 
+    /// The last 30 lines of its log.
     pub fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();

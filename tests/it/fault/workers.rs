@@ -50,6 +50,7 @@ impl Oms {
     }
 }
 
+/// What happened to the workers of one kind (`ingest` or `fulfil`).
 #[derive(Default)]
 pub struct KindFigures {
     pub started: u32,
@@ -64,12 +65,14 @@ pub struct KindFigures {
     pub warnings: BTreeMap<String, u32>,
 }
 
+/// A place for one worker: its process while it runs, when to start it again otherwise.
 pub struct Slot {
     pub kind: &'static str,
     pub proc: Option<Proc>,
     pub restart_at: Option<Instant>,
 }
 
+/// Keeps the workers running, kills one now and then, and counts it all.
 pub struct Supervisor {
     pub slots: Vec<Slot>,
     pub figures: BTreeMap<&'static str, KindFigures>,
@@ -77,6 +80,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
+    /// `ingests` ingest and `fulfils` fulfil workers, all due to start now.
     pub fn new(ingests: usize, fulfils: usize) -> Self {
         let mut slots = Vec::new();
         for _ in 0..ingests {

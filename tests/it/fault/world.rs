@@ -10,6 +10,7 @@ use oms::ports::JobQueue;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// A backend the plan takes away for a while.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     /// An exclusive write lock on the embedded SQLite file.
@@ -25,6 +26,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// How the figures name the outage.
     pub fn name(self) -> &'static str {
         match self {
             Kind::DbLock => "embedded db (exclusive lock)",
@@ -61,6 +63,7 @@ pub struct HttpWms {
 }
 
 impl HttpWms {
+    /// A warehouse machine on a free port, not started yet.
     pub fn new() -> Self {
         Self {
             machine: Oms::new(),
@@ -69,6 +72,7 @@ impl HttpWms {
         }
     }
 
+    /// Starts `oms wms serve`, once it listens.
     pub fn start(&mut self) {
         self.proc = Some(self.machine.serve_wms(&self.bind));
     }
@@ -77,11 +81,14 @@ impl HttpWms {
 /// Where poison messages go in.
 #[derive(Clone)]
 pub enum QueueAccess {
+    /// The embedded queue of this data dir.
     Embedded(PathBuf),
+    /// The SQS queue `queue` at `endpoint`.
     Sqs { endpoint: String, queue: String },
 }
 
 impl QueueAccess {
+    /// Puts `body` in the job queue (an error while the backend is down).
     pub fn send(&self, body: &str) -> Result<(), String> {
         match self {
             QueueAccess::Embedded(data) => {
@@ -155,6 +162,7 @@ impl Faults {
         }
     }
 
+    /// Takes the backend of `kind` away; gives a note for the figures.
     pub fn begin(&mut self, kind: Kind) -> Result<String, String> {
         match kind {
             Kind::DbLock => {
@@ -206,6 +214,7 @@ impl Faults {
         }
     }
 
+    /// Gives the backend of `kind` back; gives a note for the figures.
     pub fn end(&mut self, kind: Kind) -> Result<String, String> {
         match kind {
             Kind::DbLock => {

@@ -66,6 +66,7 @@ pub struct Aws {
 }
 
 impl Aws {
+    /// The values of the environment, or the defaults.
     pub fn from_env() -> Self {
         Self {
             region: env_or("AWS_REGION", "us-east-1"),

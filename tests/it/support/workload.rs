@@ -14,11 +14,12 @@ pub const ORDERS_HEADER: &str = "order_id,sku_id,quantity,seller_id,hub_id\n";
 pub struct Lcg(u64);
 
 impl Lcg {
+    /// A generator that starts from `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    /// A number in 0..m.
+    /// A number in 0..m (`m` above 0).
     pub fn below(&mut self, m: u64) -> u64 {
         self.0 = self
             .0
