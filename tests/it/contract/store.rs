@@ -1,0 +1,573 @@
+//! The order-store contract: inserting orders idempotently by (seller, order id),
+//! items kept exactly, outcomes that only leave `on_hold`, listing with filters and
+//! pages, counts, and the jobs' records.
+
+use super::StoreFixture;
+use crate::support::{all_orders, new_order, order_item, order_key, queued_job};
+use oms::domain::timestamp::now;
+use oms::domain::{
+    HubId, Job, JobCounts, JobState, NewOrder, OrderId, OrderKey, Outcome,
+    REASON_INSUFFICIENT_INVENTORY, Reject, SellerId, Status,
+};
+use oms::ports::{Inserted, JobReport, OrderFilter};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs a store test on every order-store adapter: one line per adapter (the async fn
+/// that starts its fixture).
+macro_rules! store_test {
+    ($name:ident, $test:expr) => {
+        contract_test!($name, $test, {
+            embedded: crate::adapters::embedded::Embedded::start,
+            mongo: crate::adapters::mongo::MongoFixture::start,
+        });
+    };
+}
+
+fn keys_of(orders: &[oms::domain::Order]) -> Vec<String> {
+    orders.iter().map(|o| o.key().to_string()).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+store_test!(
+    insert_creates_then_reports_the_existing_order_unchanged,
+    async |f| {
+        let store = f.store().await;
+        store
+            .open_job(&queued_job("j1", "1", &now()))
+            .await
+            .expect("open");
+        let first = new_order("1", "1011", vec![order_item("H1", "S1", 2)]);
+        let inserted = store
+            .insert_orders("j1", std::slice::from_ref(&first))
+            .await
+            .expect("insert");
+        assert_eq!(inserted, [Inserted::Created]);
+
+        store
+            .open_job(&queued_job("j2", "1", &now()))
+            .await
+            .expect("open");
+        let again = new_order("1", "1011", vec![order_item("H9", "S9", 7)]);
+        let fresh = new_order("1", "1012", vec![order_item("H1", "S1", 1)]);
+        let inserted = store
+            .insert_orders("j2", &[fresh, again])
+            .await
+            .expect("insert");
+        assert_eq!(
+            inserted,
+            [
+                Inserted::Created,
+                Inserted::Existing {
+                    job_id: "j1".into(),
+                    status: Status::OnHold,
+                    reason: None,
+                }
+            ],
+            "one result per order, in order; the duplicate names the first job"
+        );
+        let stored = store
+            .get_order(&order_key("1", "1011"))
+            .await
+            .expect("get")
+            .expect("the first order exists");
+        assert_eq!(
+            stored.items, first.items,
+            "a duplicate must not change the order"
+        );
+        assert_eq!(stored.job_id, "j1");
+        assert_eq!(stored.status, Status::OnHold);
+    }
+);
+
+store_test!(the_same_order_id_for_two_sellers_is_two_orders, async |f| {
+    let store = f.store().await;
+    let a = new_order("1", "1011", vec![order_item("H1", "S1", 1)]);
+    let b = new_order("2", "1011", vec![order_item("H2", "S2", 5)]);
+    let inserted = store
+        .insert_orders("j1", &[a.clone(), b.clone()])
+        .await
+        .expect("insert");
+    assert_eq!(inserted, [Inserted::Created, Inserted::Created]);
+    let got_a = store
+        .get_order(&order_key("1", "1011"))
+        .await
+        .unwrap()
+        .unwrap();
+    let got_b = store
+        .get_order(&order_key("2", "1011"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got_a.items, a.items);
+    assert_eq!(got_b.items, b.items);
+    assert_eq!(store.list_orders(&all_orders()).await.unwrap().len(), 2);
+});
+
+store_test!(orders_round_trip_their_items_exactly, async |f| {
+    let store = f.store().await;
+    let multi = new_order(
+        "acme",
+        "ORD-ü/1",
+        vec![
+            order_item("HUB-Zürich", "SKU \"quoted\"", 3),
+            order_item("H1", "S1", 1),
+            // Beyond 2^53: must not pass through a float.
+            order_item("H1", "S-big", 9_007_199_254_740_993),
+        ],
+    );
+    let single = new_order("acme", "2", vec![order_item("H2", "S2", 42)]);
+    store
+        .insert_orders("j-rt", &[multi.clone(), single.clone()])
+        .await
+        .expect("insert");
+
+    let got = store
+        .get_orders(&[multi.key(), order_key("acme", "missing"), single.key()])
+        .await
+        .expect("get_orders");
+    assert_eq!(got.len(), 2, "unknown keys are left out");
+    let by_key: HashMap<OrderKey, &oms::domain::Order> = got.iter().map(|o| (o.key(), o)).collect();
+    for o in [&multi, &single] {
+        let stored = by_key[&o.key()];
+        assert_eq!(stored.items, o.items, "items of {} changed", o.key());
+        assert_eq!(stored.status, Status::OnHold);
+        assert_eq!(stored.reason, None);
+        assert_eq!(stored.job_id, "j-rt");
+        assert!(!stored.created_at.is_empty());
+    }
+    let one = store
+        .get_order(&multi.key())
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(one.items, multi.items);
+    assert_eq!(
+        store
+            .get_order(&order_key("acme", "missing"))
+            .await
+            .unwrap(),
+        None
+    );
+});
+
+store_test!(set_outcome_only_changes_orders_on_hold, async |f| {
+    let store = f.store().await;
+    let k = order_key("1", "1011");
+    store
+        .insert_orders(
+            "j1",
+            &[new_order("1", "1011", vec![order_item("H1", "S1", 2)])],
+        )
+        .await
+        .expect("insert");
+
+    assert!(
+        store
+            .set_outcome(&k, &Outcome::insufficient())
+            .await
+            .unwrap(),
+        "on_hold -> on_hold (insufficient) records the reason"
+    );
+    assert!(
+        !store
+            .set_outcome(&k, &Outcome::insufficient())
+            .await
+            .unwrap(),
+        "repeating the same outcome changes nothing"
+    );
+    assert!(
+        store.set_outcome(&k, &Outcome::fulfilled()).await.unwrap(),
+        "on_hold -> new_order"
+    );
+    assert!(
+        !store.set_outcome(&k, &Outcome::fulfilled()).await.unwrap(),
+        "repeating new_order changes nothing"
+    );
+    assert!(
+        !store
+            .set_outcome(&k, &Outcome::insufficient())
+            .await
+            .unwrap(),
+        "new_order must never go back to on_hold"
+    );
+    assert!(
+        !store
+            .set_outcome(&order_key("1", "nope"), &Outcome::fulfilled())
+            .await
+            .unwrap(),
+        "an unknown order changes nothing"
+    );
+
+    let o = store.get_order(&k).await.unwrap().expect("exists");
+    assert_eq!(o.status, Status::NewOrder);
+    assert_eq!(o.reason, None);
+    let history: Vec<(Status, Option<&str>)> = o
+        .history
+        .iter()
+        .map(|h| (h.status, h.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (Status::OnHold, None),
+            (Status::OnHold, Some(REASON_INSUFFICIENT_INVENTORY)),
+            (Status::NewOrder, None),
+        ],
+        "the history holds every change, once, in order"
+    );
+    assert!(
+        o.history.windows(2).all(|w| w[0].at <= w[1].at),
+        "history times must not go backwards: {:?}",
+        o.history
+    );
+});
+
+store_test!(
+    set_outcomes_applies_each_outcome_like_set_outcome,
+    async |f| {
+        let store = f.store().await;
+        let orders: Vec<NewOrder> = ["2001", "2002", "2003"]
+            .iter()
+            .map(|id| new_order("1", id, vec![order_item("H1", "S1", 1)]))
+            .collect();
+        store.insert_orders("j1", &orders).await.expect("insert");
+        assert!(
+            store
+                .set_outcome(&order_key("1", "2003"), &Outcome::fulfilled())
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.set_outcomes(&[]).await.unwrap(), Vec::<bool>::new());
+        let changed = store
+            .set_outcomes(&[
+                (order_key("1", "2001"), Outcome::fulfilled()),
+                (order_key("1", "2002"), Outcome::insufficient()),
+                (order_key("1", "2003"), Outcome::insufficient()),
+                (order_key("1", "nope"), Outcome::fulfilled()),
+            ])
+            .await
+            .expect("set_outcomes");
+        assert_eq!(
+            changed,
+            [true, true, false, false],
+            "new_order never goes back; an unknown order changes nothing"
+        );
+        let status = |id: &'static str| {
+            let store = Arc::clone(&store);
+            async move {
+                let o = store
+                    .get_order(&order_key("1", id))
+                    .await
+                    .unwrap()
+                    .expect("exists");
+                (o.status, o.reason, o.history.len())
+            }
+        };
+        assert_eq!(status("2001").await, (Status::NewOrder, None, 2));
+        assert_eq!(
+            status("2002").await,
+            (
+                Status::OnHold,
+                Some(REASON_INSUFFICIENT_INVENTORY.to_owned()),
+                2
+            )
+        );
+        assert_eq!(status("2003").await, (Status::NewOrder, None, 2));
+    }
+);
+
+store_test!(list_orders_pages_without_gaps_or_repeats, async |f| {
+    let store = f.store().await;
+    let orders: Vec<NewOrder> = (0..7)
+        .map(|i| new_order("1", &format!("p{i}"), vec![order_item("H1", "S1", 1)]))
+        .collect();
+    store.insert_orders("j1", &orders).await.expect("insert");
+    let mut seen = Vec::new();
+    for page in 0..4 {
+        let got = store
+            .list_orders(&OrderFilter {
+                offset: page * 3,
+                limit: 3,
+                ..OrderFilter::default()
+            })
+            .await
+            .expect("list");
+        assert!(got.len() <= 3);
+        seen.extend(keys_of(&got));
+    }
+    let all = keys_of(&store.list_orders(&all_orders()).await.expect("list"));
+    assert_eq!(seen, all, "pages in order, each order once");
+    assert_eq!(all.len(), 7);
+});
+
+store_test!(counts_follow_statuses_and_job_states, async |f| {
+    let store = f.store().await;
+    store
+        .open_job(&queued_job("j1", "1", &now()))
+        .await
+        .expect("job");
+    store
+        .open_job(&queued_job("j2", "1", &now()))
+        .await
+        .expect("job");
+    store
+        .finish_job(&JobReport {
+            job_id: "j2".into(),
+            state: JobState::Done,
+            error: None,
+            counts: JobCounts::default(),
+            rejects: Vec::new(),
+        })
+        .await
+        .expect("finish");
+    let orders: Vec<NewOrder> = (0..3)
+        .map(|i| new_order("1", &format!("c{i}"), vec![order_item("H1", "S1", 1)]))
+        .collect();
+    store.insert_orders("j2", &orders).await.expect("insert");
+    store
+        .set_outcome(&order_key("1", "c0"), &Outcome::fulfilled())
+        .await
+        .expect("outcome");
+    let count = |v: Vec<(Status, u64)>, s: Status| {
+        v.into_iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| n)
+    };
+    let by_status = store.count_orders_by_status().await.expect("count orders");
+    assert_eq!(count(by_status.clone(), Status::NewOrder), 1);
+    assert_eq!(count(by_status, Status::OnHold), 2);
+    let by_state = store.count_jobs_by_state().await.expect("count jobs");
+    let state = |s: JobState| {
+        by_state
+            .iter()
+            .find(|(k, _)| *k == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(state(JobState::Done), 1);
+    assert_eq!(
+        state(JobState::Queued) + state(JobState::Processing),
+        1,
+        "{by_state:?}"
+    );
+    assert_eq!(state(JobState::Failed), 0);
+});
+
+store_test!(list_orders_filters_and_limits, async |f| {
+    let store = f.store().await;
+    store
+        .insert_orders(
+            "j1",
+            &[
+                new_order("1", "o1", vec![order_item("H1", "S1", 1)]),
+                new_order("1", "o2", vec![order_item("H2", "S1", 1)]),
+                new_order(
+                    "2",
+                    "o1",
+                    vec![order_item("H1", "S1", 1), order_item("H2", "S2", 1)],
+                ),
+            ],
+        )
+        .await
+        .expect("insert");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .insert_orders(
+            "j2",
+            &[new_order("2", "o3", vec![order_item("H3", "S3", 1)])],
+        )
+        .await
+        .expect("insert");
+    assert!(
+        store
+            .set_outcome(&order_key("1", "o2"), &Outcome::fulfilled())
+            .await
+            .unwrap()
+    );
+
+    let list = |filter: OrderFilter| {
+        let store = Arc::clone(&store);
+        async move { keys_of(&store.list_orders(&filter).await.expect("list")) }
+    };
+    let all = list(all_orders()).await;
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[3], "2/o3", "oldest first: {all:?}");
+    assert_eq!(
+        sorted(all[..3].to_vec()),
+        ["1/o1", "1/o2", "2/o1"],
+        "oldest first: {all:?}"
+    );
+
+    let with = |g: fn(&mut OrderFilter)| {
+        let mut filter = all_orders();
+        g(&mut filter);
+        filter
+    };
+    assert_eq!(
+        list(with(|f| f.status = Some(Status::NewOrder))).await,
+        ["1/o2"]
+    );
+    assert_eq!(
+        sorted(list(with(|f| f.status = Some(Status::OnHold))).await),
+        ["1/o1", "2/o1", "2/o3"]
+    );
+    assert_eq!(
+        sorted(list(with(|f| f.seller = Some(SellerId::parse("2").unwrap()))).await),
+        ["2/o1", "2/o3"]
+    );
+    assert_eq!(
+        sorted(list(with(|f| f.hub = Some(HubId::parse("H2").unwrap()))).await),
+        ["1/o2", "2/o1"],
+        "hub matches any item of the order"
+    );
+    assert_eq!(list(with(|f| f.job = Some("j2".into()))).await, ["2/o3"]);
+    assert_eq!(
+        sorted(list(with(|f| f.order_id = Some(OrderId::parse("o1").unwrap()))).await),
+        ["1/o1", "2/o1"]
+    );
+    let since = list(OrderFilter {
+        since: Some(between.clone()),
+        ..all_orders()
+    })
+    .await;
+    assert_eq!(since, ["2/o3"], "since {between}");
+    assert_eq!(
+        list(with(|f| {
+            f.seller = Some(SellerId::parse("1").unwrap());
+            f.status = Some(Status::OnHold);
+        }))
+        .await,
+        ["1/o1"],
+        "filters combine"
+    );
+    assert!(
+        list(with(|f| f.hub = Some(HubId::parse("H9").unwrap())))
+            .await
+            .is_empty()
+    );
+    let limited = list(OrderFilter {
+        limit: 2,
+        ..all_orders()
+    })
+    .await;
+    assert_eq!(limited, all[..2], "limit keeps the oldest");
+});
+
+store_test!(open_job_is_idempotent, async |f| {
+    let store = f.store().await;
+    let first = queued_job("j1", "1", "2026-01-01T10:00:00.000000Z");
+    let stored = store.open_job(&first).await.expect("open");
+    assert_eq!(stored.job_id, "j1");
+    assert_eq!(stored.seller_id, "1");
+    assert_eq!(stored.file_path, first.file_path);
+    assert_eq!(stored.sha256, first.sha256);
+    assert_eq!(stored.state, JobState::Queued);
+    assert_eq!(stored.created_at, first.created_at);
+
+    let other = Job {
+        seller_id: "2".into(),
+        file_path: "/elsewhere.csv".into(),
+        sha256: None,
+        state: JobState::Processing,
+        created_at: "2026-02-02T10:00:00.000000Z".into(),
+        updated_at: "2026-02-02T10:00:00.000000Z".into(),
+        ..first.clone()
+    };
+    let again = store.open_job(&other).await.expect("open again");
+    assert_eq!(again, stored, "a known job is returned as first stored");
+    let loaded = store.get_job("j1").await.unwrap().expect("exists");
+    assert_eq!(loaded.file_path, first.file_path);
+    assert_eq!(loaded.state, JobState::Queued);
+    assert_eq!(store.get_job("nope").await.unwrap(), None);
+});
+
+store_test!(finish_job_stores_counts_and_replaces_rejects, async |f| {
+    let store = f.store().await;
+    store
+        .open_job(&queued_job("j1", "1", &now()))
+        .await
+        .expect("open");
+    let counts = JobCounts {
+        rows: 12,
+        orders_accepted: 7,
+        orders_rejected: 2,
+        orders_duplicate: 1,
+        warnings: 3,
+    };
+    let rejects = vec![
+        Reject {
+            row: Some(4),
+            order_id: Some("1013".into()),
+            column: Some("quantity".into()),
+            reason: "must be greater than zero, got 0".into(),
+        },
+        Reject {
+            row: None,
+            order_id: Some("1020".into()),
+            column: None,
+            reason: "sku_id S9 is not known to the warehouse".into(),
+        },
+    ];
+    store
+        .finish_job(&JobReport {
+            job_id: "j1".into(),
+            state: JobState::Done,
+            error: None,
+            counts: counts.clone(),
+            rejects: rejects.clone(),
+        })
+        .await
+        .expect("finish");
+    let done = store.get_job("j1").await.unwrap().expect("exists");
+    assert_eq!(done.state, JobState::Done);
+    assert_eq!(done.counts, counts);
+    assert_eq!(done.rejects, rejects);
+    assert_eq!(done.error, None);
+
+    let replacement = vec![Reject {
+        row: None,
+        order_id: None,
+        column: None,
+        reason: "checksum mismatch".into(),
+    }];
+    store
+        .finish_job(&JobReport {
+            job_id: "j1".into(),
+            state: JobState::Failed,
+            error: Some("checksum mismatch".into()),
+            counts: JobCounts::default(),
+            rejects: replacement.clone(),
+        })
+        .await
+        .expect("finish again");
+    let failed = store.get_job("j1").await.unwrap().expect("exists");
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("checksum mismatch"));
+    assert_eq!(failed.counts, JobCounts::default());
+    assert_eq!(failed.rejects, replacement, "rejects replace, never append");
+});
+
+store_test!(list_jobs_is_newest_first, async |f| {
+    let store = f.store().await;
+    for (id, at) in [
+        ("j-mid", "2026-03-01T10:00:00.000000Z"),
+        ("j-new", "2026-03-02T10:00:00.000000Z"),
+        ("j-old", "2026-02-28T10:00:00.000000Z"),
+    ] {
+        store
+            .open_job(&queued_job(id, "1", at))
+            .await
+            .expect("open");
+    }
+    let ids = |jobs: Vec<Job>| jobs.into_iter().map(|j| j.job_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_jobs(10).await.unwrap()),
+        ["j-new", "j-mid", "j-old"]
+    );
+    assert_eq!(ids(store.list_jobs(2).await.unwrap()), ["j-new", "j-mid"]);
+});

@@ -1,0 +1,34 @@
+//! The fast test binary (`cargo test --test it`): every integration test but the fault
+//! suite, one module per area, all sharing the builders of [`support`]. One binary, so
+//! helpers need no `#[path]` and every one of them is used somewhere (dead code is a
+//! warning, and CI denies warnings).
+//!
+//! - `contract/`: the port contract suite, one file per port, each test run on every
+//!   adapter of its port; `adapters/`: one fixture file per adapter, with the tests
+//!   only that backend can fail.
+//! - `e2e`, `e2e_real`, `api`, `dlq`, `doctor`, `hostile`, `operator`, `secrets`,
+//!   `shutdown`, `tty`: the built `oms` binary run as separate processes, on the
+//!   embedded default or on the real services (`scripts/services up`; such tests skip
+//!   themselves without them, or fail when `OMS_REQUIRE_SERVICES=1`).
+//! - `completions`, `man`: the committed generated files are up to date.
+//! - `proptest_parse`: property tests of the CSV parser.
+//!
+//! The fault suite (minutes long) is the other binary, `fault` (`slow.rs`), which
+//! shares [`support`] with this one.
+
+mod adapters;
+mod api;
+mod completions;
+mod contract;
+mod dlq;
+mod doctor;
+mod e2e;
+mod e2e_real;
+mod hostile;
+mod man;
+mod operator;
+mod proptest_parse;
+mod secrets;
+mod shutdown;
+mod support;
+mod tty;
