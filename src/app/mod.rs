@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod orders;
 pub mod submit;
 
+use crate::domain::TransitionError;
 use crate::ports::{
     BusError, Detail, EventBus, JobQueue, OrderStore, QueueError, StoreError, TxError, UnitOfWork,
     Warehouse, WmsError,
@@ -89,6 +90,13 @@ impl From<WmsError> for AppError {
 impl From<TxError> for AppError {
     fn from(e: TxError) -> Self {
         Self::from_port(true, e)
+    }
+}
+
+/// A job transition the lifecycle refuses is a fault of the use case, not of the input.
+impl From<TransitionError> for AppError {
+    fn from(e: TransitionError) -> Self {
+        AppError::Failed(Detail::caused(e.to_string(), e))
     }
 }
 

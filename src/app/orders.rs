@@ -129,24 +129,19 @@ pub async fn republish(b: &Backends, orders: &[Order]) -> Result<u64, AppError> 
     for chunk in orders.chunks(1000) {
         let events: Vec<Event> = chunk
             .iter()
-            .map(|o| {
-                let ev = OrderEvent {
-                    event: "order_retry".into(),
-                    seller_id: o.seller_id.clone(),
-                    order_id: o.order_id.clone(),
-                    job_id: o.job_id.clone(),
-                    status: o.status,
-                    items: o.items.clone(),
-                };
-                Event {
-                    key: ev.key(),
-                    payload: serde_json::to_string(&ev).expect("an event always serialises"),
-                }
-            })
+            .map(|o| bus_event(&OrderEvent::retried(o)))
             .collect();
         b.bus.publish(&events).await?;
     }
     Ok(orders.len() as u64)
+}
+
+/// An order event as the bus carries it: under its partition key, as JSON.
+pub(super) fn bus_event(ev: &OrderEvent) -> Event {
+    Event {
+        key: ev.partition_key(),
+        payload: ev.to_json(),
+    }
 }
 
 /// Writes a job's rejects as CSV: when the job's file is still there unchanged, each
