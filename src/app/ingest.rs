@@ -4,10 +4,11 @@
 //! job, and only then acknowledge. Anything that may succeed later leaves the message
 //! for redelivery; redelivery creates nothing twice.
 
+use super::backoff::{Backoff, retry_transient};
 use super::files::{HashingReader, StorageRoot};
 use super::jobs::report;
 use super::orders::bus_event;
-use super::{AppError, Backends, Shutdown, retry};
+use super::{AppError, Backends, Shutdown, in_transaction};
 use crate::domain::orders_file::Candidate;
 use crate::domain::{
     BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
@@ -155,7 +156,7 @@ async fn consume(
     observer: &Arc<dyn IngestObserver>,
 ) -> Result<IngestTotals, AppError> {
     let mut totals = IngestTotals::default();
-    let mut idle_backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::CONSUMER;
     // While draining, the queue is checked before each receive, so the run ends as
     // soon as the last message is done (or at once when there is none) instead of
     // after one more empty long poll.
@@ -195,15 +196,14 @@ async fn consume(
             }
             Err(e) => {
                 observer.error(&format!("receive failed: {e}"));
-                tracing::warn!("receive failed: {e}; retrying in {idle_backoff:?}");
-                if shutdown.sleep(idle_backoff).await {
+                tracing::warn!("receive failed: {e}; retrying in {:?}", backoff.delay());
+                if backoff.wait(&mut shutdown).await {
                     break;
                 }
-                idle_backoff = (idle_backoff * 2).min(Duration::from_secs(10));
                 continue;
             }
         };
-        idle_backoff = Duration::from_millis(200);
+        backoff.reset();
         totals.messages += 1;
         let keeper = keep_invisible(b, &msg, opts.visibility);
         let cx = Ctx {
@@ -477,7 +477,7 @@ async fn process(
         }
         let unavailable = |e: &WmsError| matches!(e, WmsError::Unavailable(_));
         let mut sd = shutdown.clone();
-        let answers = match retry(opts.wms_attempts, &mut sd, unavailable, || {
+        let answers = match retry_transient(opts.wms_attempts, &mut sd, unavailable, || {
             b.wms.validate_many(chunk)
         })
         .await
@@ -517,28 +517,38 @@ async fn process(
     // Moved out chunk by chunk while stored: memory is released as the job goes.
     let orders = std::mem::take(&mut parsed.candidates);
     tracing::debug!(job = %job_id, orders = orders.len(), "storing orders");
-    b.uow.begin().await?;
-    let stored = store_and_publish(b, job, orders, &parsed, observer.as_ref(), shutdown).await;
+    let stored = in_transaction(&*b.uow, async || {
+        store_and_publish(b, job, orders, &parsed, observer.as_ref(), shutdown)
+            .await?
+            .ok_or(Unfinished::Shutdown)
+    })
+    .await;
     match stored {
-        Ok(Some(report)) => {
-            b.uow.commit().await?;
-            Ok(Handled::Recorded(report))
-        }
+        Ok(report) => Ok(Handled::Recorded(report)),
         // Shutdown between two chunks: nothing of the job is recorded, so the message
         // must not be acknowledged. On the embedded default the orders, events and job
         // record are one transaction and the rollback leaves nothing; elsewhere the
         // chunks stored so far stay, and the redelivery finds them as this job's own
         // orders (publishes their events again; fulfil is idempotent) and creates
         // nothing twice, exactly as after a crash.
-        Ok(None) => {
-            b.uow.rollback().await;
+        Err(Unfinished::Shutdown) => {
             tracing::info!(job = %job_id, "shutdown while storing: nothing recorded");
             Ok(Handled::Interrupted)
         }
-        Err(e) => {
-            b.uow.rollback().await;
-            Err(e)
-        }
+        Err(Unfinished::Failed(e)) => Err(e),
+    }
+}
+
+/// Why storing a job's orders ended without its report: either way its transaction is
+/// rolled back.
+enum Unfinished {
+    Shutdown,
+    Failed(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Unfinished {
+    fn from(e: E) -> Self {
+        Unfinished::Failed(e.into())
     }
 }
 
