@@ -35,6 +35,8 @@ pub struct StorageRoot {
 }
 
 impl StorageRoot {
+    /// The storage root at `root`, which must be an existing directory.
+    ///
     /// # Errors
     /// [`PathError::RootMissing`] when `root` is not an existing directory.
     pub fn open(root: &Path) -> Result<Self, PathError> {
@@ -49,13 +51,10 @@ impl StorageRoot {
         })
     }
 
-    pub fn canonical(&self) -> &Path {
-        &self.canonical
-    }
-
     /// Resolves a submitted path to a canonical regular file inside the root. A relative
-    /// path is taken from the current directory (as the original service did:
-    /// `storage/orders.csv`), or, when nothing is there, from the root itself.
+    /// path is taken from the current directory (the Go oms-service's requests name
+    /// files that way: `storage/orders.csv`), or, when nothing is there, from the root
+    /// itself.
     ///
     /// # Errors
     /// Every [`PathError`] but `RootMissing`.
@@ -120,6 +119,7 @@ pub struct HashingReader<R> {
 }
 
 impl<R: Read> HashingReader<R> {
+    /// Hashes what is read from `inner`.
     pub fn new(inner: R) -> Self {
         Self {
             inner,

@@ -5,7 +5,8 @@
 //! and offset commit are one transaction, and everywhere the reservation is keyed by
 //! (seller, order) so a redelivered event never deducts twice.
 
-use super::{AppError, Backends, Shutdown};
+use super::backoff::Backoff;
+use super::{AppError, Backends, Shutdown, in_transaction};
 use crate::domain::{OrderKey, Outcome, Status};
 use crate::ports::{BusError, Consumer, Delivered, Reservation};
 use std::collections::{HashMap, HashSet};
@@ -149,7 +150,7 @@ async fn consume(
 ) -> Result<FulfilTotals, AppError> {
     let mut consumer = b.bus.subscribe(&opts.group).await?;
     let mut totals = FulfilTotals::default();
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::CONSUMER;
     // With nothing to do, a drain ends at once rather than after an empty poll.
     let mut drained = opts.drain && matches!(b.bus.lag(&opts.group).await, Ok(0));
     let mut failures = 0u32;
@@ -172,11 +173,10 @@ async fn consume(
                     return Err(e.into());
                 }
                 observer.error(&format!("poll failed: {e}"));
-                tracing::warn!("poll failed: {e}; retrying in {backoff:?}");
-                if shutdown.sleep(backoff).await {
+                tracing::warn!("poll failed: {e}; retrying in {:?}", backoff.delay());
+                if backoff.wait(&mut shutdown).await {
                     break;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
             }
         };
@@ -226,7 +226,7 @@ async fn consume(
                     totals.new_order += t.new_order;
                     totals.on_hold += t.on_hold;
                     totals.skipped += t.skipped;
-                    backoff = Duration::from_millis(200);
+                    backoff.reset();
                     observer.batch_done(&t, &totals);
                     if opts.drain {
                         // This batch may have been the end of the log: look before
@@ -258,11 +258,10 @@ async fn consume(
                         return Err(e);
                     }
                     observer.error(&format!("batch not done: {e}"));
-                    tracing::warn!("batch not done: {e}; retrying in {backoff:?}");
-                    if shutdown.sleep(backoff).await {
+                    tracing::warn!("batch not done: {e}; retrying in {:?}", backoff.delay());
+                    if backoff.wait(&mut shutdown).await {
                         break;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
             }
         }
@@ -289,18 +288,7 @@ async fn apply(
     consumer: &mut dyn Consumer,
     batch: &[Delivered],
 ) -> Result<FulfilTotals, Failure> {
-    b.uow.begin().await?;
-    let r = apply_in_tx(b, consumer, batch).await;
-    match r {
-        Ok(t) => {
-            b.uow.commit().await?;
-            Ok(t)
-        }
-        Err(e) => {
-            b.uow.rollback().await;
-            Err(e)
-        }
-    }
+    in_transaction(&*b.uow, async || apply_in_tx(b, consumer, batch).await).await
 }
 
 async fn apply_in_tx(

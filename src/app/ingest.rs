@@ -4,14 +4,17 @@
 //! job, and only then acknowledge. Anything that may succeed later leaves the message
 //! for redelivery; redelivery creates nothing twice.
 
+use super::backoff::{Backoff, retry_transient};
 use super::files::{HashingReader, StorageRoot};
-use super::{AppError, Backends, Shutdown, retry};
+use super::jobs::report;
+use super::orders::bus_event;
+use super::{AppError, Backends, Shutdown, in_transaction};
 use crate::domain::orders_file::Candidate;
 use crate::domain::{
     BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
-    SkuId, parse_orders_until, timestamp,
+    SkuId, Status, parse_orders_until, timestamp,
 };
-use crate::ports::{Event, Inserted, JobReport, QueueDepth, QueueMessage, Validation, WmsError};
+use crate::ports::{Inserted, JobReport, QueueDepth, QueueMessage, Validation, WmsError};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
@@ -153,7 +156,7 @@ async fn consume(
     observer: &Arc<dyn IngestObserver>,
 ) -> Result<IngestTotals, AppError> {
     let mut totals = IngestTotals::default();
-    let mut idle_backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::CONSUMER;
     // While draining, the queue is checked before each receive, so the run ends as
     // soon as the last message is done (or at once when there is none) instead of
     // after one more empty long poll.
@@ -193,15 +196,14 @@ async fn consume(
             }
             Err(e) => {
                 observer.error(&format!("receive failed: {e}"));
-                tracing::warn!("receive failed: {e}; retrying in {idle_backoff:?}");
-                if shutdown.sleep(idle_backoff).await {
+                tracing::warn!("receive failed: {e}; retrying in {:?}", backoff.delay());
+                if backoff.wait(&mut shutdown).await {
                     break;
                 }
-                idle_backoff = (idle_backoff * 2).min(Duration::from_secs(10));
                 continue;
             }
         };
-        idle_backoff = Duration::from_millis(200);
+        backoff.reset();
         totals.messages += 1;
         let keeper = keep_invisible(b, &msg, opts.visibility);
         let cx = Ctx {
@@ -274,14 +276,10 @@ fn keep_invisible(
     })
 }
 
-fn failed(job_id: &str, why: String) -> Handled {
-    Handled::Recorded(JobReport {
-        job_id: job_id.to_owned(),
-        state: JobState::Failed,
-        error: Some(why),
-        counts: JobCounts::default(),
-        rejects: Vec::new(),
-    })
+/// The job failed for good: its report, to be recorded before the message is
+/// acknowledged.
+fn failed(job: Job, why: String) -> Result<Handled, AppError> {
+    Ok(Handled::Recorded(report(job.fail(why)?)))
 }
 
 /// What every message is handled with.
@@ -326,36 +324,30 @@ async fn handle_message(
         Ok(s) => s,
         Err(e) => return Handled::Leave(e.to_string()),
     };
-    let now = timestamp::now();
-    let job = Job {
-        job_id: job_id.clone(),
-        seller_id: seller.to_string(),
-        file_path: req.file_path.clone(),
-        sha256: req.sha256.clone(),
-        state: JobState::Processing,
-        error: None,
-        counts: JobCounts::default(),
-        created_at: now.clone(),
-        updated_at: now,
-        rejects: Vec::new(),
-    };
-    let opened = match b.store.open_job(&job).await {
+    // A job the store does not know yet (the message came from another program) is
+    // recorded as started at once.
+    let arrived = Job::queued(
+        job_id,
+        &seller,
+        req.file_path.clone(),
+        req.sha256.clone(),
+        timestamp::now(),
+    )
+    .start();
+    let opened = match b.store.open_job(&arrived).await {
         Ok(j) => j,
         Err(e) => return Handled::Leave(e.to_string()),
     };
-    if opened.state != JobState::Processing {
-        let mark = JobReport {
-            job_id: job_id.clone(),
-            state: JobState::Processing,
-            error: None,
-            counts: JobCounts::default(),
-            rejects: Vec::new(),
-        };
-        if let Err(e) = b.store.finish_job(&mark).await {
+    let job = if opened.state == JobState::Processing {
+        opened
+    } else {
+        let started = opened.start();
+        if let Err(e) = b.store.finish_job(&report(started.clone())).await {
             return Handled::Leave(e.to_string());
         }
-    }
-    let report = match process(cx, &req, &job_id, &seller, &mut shutdown).await {
+        started
+    };
+    let report = match process(cx, &req, job, &seller, &mut shutdown).await {
         Ok(h) => h,
         Err(e) => return Handled::Leave(e.to_string()),
     };
@@ -419,10 +411,13 @@ fn read_file(
     Ok(Some((parsed, sha)))
 }
 
+/// Works through the file of a started `job`: the job's report once it is done or
+/// failed for good, [`Handled::Interrupted`] on shutdown; an error leaves the message
+/// for redelivery.
 async fn process(
     cx: Ctx<'_>,
     req: &BulkOrderRequest,
-    job_id: &str,
+    job: Job,
     seller: &SellerId,
     shutdown: &mut Shutdown,
 ) -> Result<Handled, AppError> {
@@ -432,9 +427,11 @@ async fn process(
         opts,
         observer,
     } = cx;
+    let job_id = job.job_id.clone();
+    let job_id = job_id.as_str();
     let path = match root.resolve(&req.file_path) {
         Ok(p) => p,
-        Err(e) => return Ok(failed(job_id, e.to_string())),
+        Err(e) => return failed(job, e.to_string()),
     };
     let size = std::fs::metadata(&path).ok().map(|m| m.len());
     observer.file_started(job_id, &req.file_path, size);
@@ -453,19 +450,19 @@ async fn process(
     let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
         Ok(Some(v)) => v,
         Ok(None) => return Ok(Handled::Interrupted),
-        Err(why) => return Ok(failed(job_id, why)),
+        Err(why) => return failed(job, why),
     };
     if let Some(want) = req
         .sha256
         .as_ref()
         .filter(|w| !w.eq_ignore_ascii_case(&sha))
     {
-        return Ok(failed(
-            job_id,
+        return failed(
+            job,
             format!(
                 "the file changed since it was submitted (sha256 {sha}, submitted {want}); submit it again"
             ),
-        ));
+        );
     }
 
     // Each distinct (hub, sku) once, in chunks (the adapter sends a chunk's pairs
@@ -480,7 +477,7 @@ async fn process(
         }
         let unavailable = |e: &WmsError| matches!(e, WmsError::Unavailable(_));
         let mut sd = shutdown.clone();
-        let answers = match retry(opts.wms_attempts, &mut sd, unavailable, || {
+        let answers = match retry_transient(opts.wms_attempts, &mut sd, unavailable, || {
             b.wms.validate_many(chunk)
         })
         .await
@@ -520,44 +517,55 @@ async fn process(
     // Moved out chunk by chunk while stored: memory is released as the job goes.
     let orders = std::mem::take(&mut parsed.candidates);
     tracing::debug!(job = %job_id, orders = orders.len(), "storing orders");
-    b.uow.begin().await?;
-    let stored = store_and_publish(b, job_id, orders, &parsed, observer.as_ref(), shutdown).await;
+    let stored = in_transaction(&*b.uow, async || {
+        store_and_publish(b, job, orders, &parsed, observer.as_ref(), shutdown)
+            .await?
+            .ok_or(Unfinished::Shutdown)
+    })
+    .await;
     match stored {
-        Ok(Some(report)) => {
-            b.uow.commit().await?;
-            Ok(Handled::Recorded(report))
-        }
+        Ok(report) => Ok(Handled::Recorded(report)),
         // Shutdown between two chunks: nothing of the job is recorded, so the message
         // must not be acknowledged. On the embedded default the orders, events and job
         // record are one transaction and the rollback leaves nothing; elsewhere the
         // chunks stored so far stay, and the redelivery finds them as this job's own
         // orders (publishes their events again; fulfil is idempotent) and creates
         // nothing twice, exactly as after a crash.
-        Ok(None) => {
-            b.uow.rollback().await;
+        Err(Unfinished::Shutdown) => {
             tracing::info!(job = %job_id, "shutdown while storing: nothing recorded");
             Ok(Handled::Interrupted)
         }
-        Err(e) => {
-            b.uow.rollback().await;
-            Err(e)
-        }
+        Err(Unfinished::Failed(e)) => Err(e),
+    }
+}
+
+/// Why storing a job's orders ended without its report: either way its transaction is
+/// rolled back.
+enum Unfinished {
+    Shutdown,
+    Failed(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Unfinished {
+    fn from(e: E) -> Self {
+        Unfinished::Failed(e.into())
     }
 }
 
 /// Orders stored (and their events published) per call; shutdown is checked between.
 const STORE_CHUNK: usize = 5000;
 
-/// Stores and publishes the orders, records the job; `None` when shutdown came first
-/// (whatever was written must then be rolled back and the message released).
+/// Stores and publishes the orders, records the job done; `None` when shutdown came
+/// first (whatever was written must then be rolled back and the message released).
 async fn store_and_publish(
     b: &Backends,
-    job_id: &str,
+    job: Job,
     orders: Vec<Candidate>,
     parsed: &ParsedFile,
     observer: &dyn IngestObserver,
     shutdown: &Shutdown,
 ) -> Result<Option<JobReport>, AppError> {
+    let job_id = job.job_id.as_str();
     let mut counts = JobCounts {
         rows: parsed.rows,
         orders_rejected: parsed.orders_rejected,
@@ -586,7 +594,7 @@ async fn store_and_publish(
                     job_id: ref j,
                     status,
                     ..
-                } if j == job_id => status == crate::domain::Status::OnHold,
+                } if j == job_id => status == Status::OnHold,
                 Inserted::Existing { .. } => {
                     counts.orders_duplicate += 1;
                     continue;
@@ -594,24 +602,14 @@ async fn store_and_publish(
             };
             counts.orders_accepted += 1;
             if publish {
-                let ev = OrderEvent::created(order, job_id);
-                events.push(Event {
-                    key: ev.key(),
-                    payload: serde_json::to_string(&ev).expect("an event always serialises"),
-                });
+                events.push(bus_event(&OrderEvent::created(order, job_id)));
             }
         }
         b.bus.publish(&events).await?;
         events.clear();
         observer.orders_stored(job_id, counts.orders_accepted + counts.orders_duplicate);
     }
-    let report = JobReport {
-        job_id: job_id.to_owned(),
-        state: JobState::Done,
-        error: None,
-        counts,
-        rejects: parsed.rejects.clone(),
-    };
+    let report = report(job.finish(counts, parsed.rejects.clone())?);
     b.store.finish_job(&report).await?;
     Ok(Some(report))
 }

@@ -1,7 +1,13 @@
-//! Reading jobs: the newest ones, and one by its id.
+//! Jobs: reading them (the newest ones, one by its id, its rejected rows as a table
+//! for the seller to fix), and the report through which a job's state is recorded.
 
+use super::files::{HashingReader, StorageRoot};
 use super::{AppError, Backends};
-use crate::domain::Job;
+use crate::domain::orders_file::Rows;
+use crate::domain::{COLUMNS, Job, Reject};
+use crate::ports::JobReport;
+use std::collections::{HashMap, HashSet};
+use std::io::BufReader;
 
 /// The newest `limit` jobs, newest first (without their rejects).
 ///
@@ -20,4 +26,137 @@ pub async fn get(b: &Backends, job_id: &str) -> Result<Job, AppError> {
         .get_job(job_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no job {job_id}")))
+}
+
+/// What the store records of a job after a transition of its lifecycle.
+pub(super) fn report(job: Job) -> JobReport {
+    JobReport {
+        job_id: job.job_id,
+        state: job.state,
+        error: job.error,
+        counts: job.counts,
+        rejects: job.rejects,
+    }
+}
+
+/// A job's rejects as a table of text cells: the header, then one row per reject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectsTable {
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A job's rejects: when the job's file is still there unchanged, each rejected row
+/// with the file's own five columns, then `row`, `column`, `reason` (a row with several
+/// reasons appears once per reason); otherwise only `row`, `order_id`, `column`,
+/// `reason`.
+///
+/// # Errors
+/// [`AppError::NotFound`] for an unknown job; the store's errors.
+pub async fn rejects(
+    b: &Backends,
+    root: Option<&StorageRoot>,
+    job_id: &str,
+) -> Result<RejectsTable, AppError> {
+    let job = get(b, job_id).await?;
+    let table = match root.and_then(|r| file_rows(r, &job)) {
+        Some(rows) => {
+            let mut header: Vec<&str> = COLUMNS.to_vec();
+            header.extend(["row", "column", "reason"]);
+            let rows = job
+                .rejects
+                .iter()
+                .map(|r| {
+                    let mut rec = match r.row.and_then(|n| rows.get(&n)) {
+                        Some(fields) => fields.clone(),
+                        None => {
+                            let mut v = vec![String::new(); COLUMNS.len()];
+                            v[0] = r.order_id.clone().unwrap_or_default();
+                            v
+                        }
+                    };
+                    rec.extend(tail(r));
+                    rec
+                })
+                .collect();
+            RejectsTable { header, rows }
+        }
+        None => RejectsTable {
+            header: vec!["row", "order_id", "column", "reason"],
+            rows: job
+                .rejects
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.row.map(|n| n.to_string()).unwrap_or_default(),
+                        r.order_id.clone().unwrap_or_default(),
+                        r.column.clone().unwrap_or_default(),
+                        r.reason.clone(),
+                    ]
+                })
+                .collect(),
+        },
+    };
+    Ok(table)
+}
+
+fn tail(r: &Reject) -> [String; 3] {
+    [
+        r.row.map(|n| n.to_string()).unwrap_or_default(),
+        r.column.clone().unwrap_or_default(),
+        r.reason.clone(),
+    ]
+}
+
+/// The required columns of the job's file, by line, for the rejected lines only; `None`
+/// when the file is gone, unreadable, or no longer the bytes that were ingested.
+fn file_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<String>>> {
+    let wanted: HashSet<u64> = job.rejects.iter().filter_map(|r| r.row).collect();
+    let path = root.resolve(&job.file_path).ok()?;
+    let file = std::fs::File::open(path).ok()?;
+    let mut hashing = HashingReader::new(BufReader::new(file));
+    // Number the lines exactly as ingest did (CRLF, blank lines, quoted line ends).
+    let mut rows = Rows::new(&mut hashing);
+    let mut raw = csv::ByteRecord::new();
+    let mut index: Option<Vec<Option<usize>>> = None;
+    let mut out = HashMap::new();
+    // A row over the cap: ingest failed the file, so it has no rejects to show.
+    while let Some(line) = rows.next_record(&mut raw).ok()? {
+        // A row that is not UTF-8 is left out (its reject still lists row and reason).
+        let Ok(rec) = csv::StringRecord::from_byte_record(raw.clone()) else {
+            continue;
+        };
+        if index.is_none() && rec.iter().all(|f| f.trim().is_empty()) {
+            continue; // blank lines before the header
+        }
+        let Some(idx) = &index else {
+            index = Some(
+                COLUMNS
+                    .iter()
+                    .map(|c| {
+                        rec.iter().position(|h| {
+                            h.trim_start_matches('\u{feff}')
+                                .trim()
+                                .eq_ignore_ascii_case(c)
+                        })
+                    })
+                    .collect(),
+            );
+            continue;
+        };
+        if wanted.contains(&line) {
+            out.insert(
+                line,
+                idx.iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_owned())
+                    .collect(),
+            );
+        }
+    }
+    drop(rows);
+    let (sha, _) = hashing.finish().ok()?;
+    match &job.sha256 {
+        Some(want) if !want.eq_ignore_ascii_case(&sha) => None,
+        _ => Some(out),
+    }
 }

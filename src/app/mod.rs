@@ -1,6 +1,7 @@
 //! Use cases over the ports: submit, ingest, fulfil, and the read-only queries. They
 //! know the ports, the domain and the file system, never clap or a backend's driver.
 
+pub mod backoff;
 pub mod dlq;
 pub mod files;
 pub mod fulfil;
@@ -10,11 +11,11 @@ pub mod jobs;
 pub mod orders;
 pub mod submit;
 
+use crate::domain::TransitionError;
 use crate::ports::{
     BusError, Detail, EventBus, JobQueue, OrderStore, QueueError, StoreError, TxError, UnitOfWork,
     Warehouse, WmsError,
 };
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -92,6 +93,39 @@ impl From<TxError> for AppError {
     }
 }
 
+/// A job transition the lifecycle refuses is a fault of the use case, not of the input.
+impl From<TransitionError> for AppError {
+    fn from(e: TransitionError) -> Self {
+        AppError::Failed(Detail::caused(e.to_string(), e))
+    }
+}
+
+/// Runs `work` in one unit of work: begins, commits when `work` succeeds, rolls back
+/// when it fails.
+///
+/// # Errors
+/// The error of `begin` or `commit` (as `E`), or `work`'s own error (after the
+/// rollback).
+pub async fn in_transaction<T, E>(
+    uow: &dyn UnitOfWork,
+    work: impl AsyncFnOnce() -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<TxError>,
+{
+    uow.begin().await?;
+    match work().await {
+        Ok(v) => {
+            uow.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            uow.rollback().await;
+            Err(e)
+        }
+    }
+}
+
 /// A shutdown signal that long-running loops watch.
 #[derive(Debug, Clone)]
 pub struct Shutdown(watch::Receiver<bool>);
@@ -101,17 +135,22 @@ pub struct Shutdown(watch::Receiver<bool>);
 pub struct ShutdownTrigger(watch::Sender<bool>);
 
 impl ShutdownTrigger {
+    /// Asks every [`Shutdown`] of this trigger to stop.
     pub fn trigger(&self) {
         let _ = self.0.send(true);
     }
 }
 
 impl Shutdown {
+    /// A signal not yet set, and the trigger that sets it.
+    #[must_use]
     pub fn new() -> (ShutdownTrigger, Shutdown) {
         let (tx, rx) = watch::channel(false);
         (ShutdownTrigger(tx), Shutdown(rx))
     }
 
+    /// Whether shutdown was asked for.
+    #[must_use]
     pub fn is_set(&self) -> bool {
         *self.0.borrow()
     }
@@ -126,39 +165,6 @@ impl Shutdown {
         tokio::select! {
             () = self.wait() => true,
             () = tokio::time::sleep(d) => self.is_set(),
-        }
-    }
-}
-
-/// Retries `op` while it fails with an error that `transient` accepts, with doubling
-/// backoff from 100 ms, up to `attempts` tries in all; stops early on shutdown.
-///
-/// # Errors
-/// The last error of `op`.
-pub async fn retry<T, E, F, Fut>(
-    attempts: u32,
-    shutdown: &mut Shutdown,
-    transient: impl Fn(&E) -> bool,
-    mut op: F,
-) -> Result<T, E>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    let mut delay = Duration::from_millis(100);
-    let mut tried = 0;
-    loop {
-        tried += 1;
-        match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if tried < attempts && transient(&e) && !shutdown.is_set() => {
-                tracing::debug!("transient failure, retrying in {delay:?}");
-                if shutdown.sleep(delay).await {
-                    return Err(e);
-                }
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => return Err(e),
         }
     }
 }

@@ -1,15 +1,10 @@
-//! Order and job queries shared by the CLI and the HTTP API: the filters of
-//! `orders ls` from text, finding one order, retrying `on_hold` orders, and a job's
-//! rejected rows as CSV.
+//! Order queries shared by the CLI and the HTTP API: the filters of `orders ls` from
+//! text, finding one order, and publishing the events of `on_hold` orders again so
+//! that `oms fulfil` retries them.
 
-use super::files::{HashingReader, StorageRoot};
 use super::{AppError, Backends};
-use crate::domain::{
-    COLUMNS, HubId, Job, Order, OrderEvent, OrderId, OrderKey, Reject, SellerId, Status, timestamp,
-};
+use crate::domain::{HubId, Order, OrderEvent, OrderId, OrderKey, SellerId, Status, timestamp};
 use crate::ports::{Event, OrderFilter};
-use std::collections::HashMap;
-use std::io::{BufReader, Write};
 
 /// The filters as a user writes them (CLI flags, query parameters).
 #[derive(Debug, Clone, Copy, Default)]
@@ -129,144 +124,17 @@ pub async fn republish(b: &Backends, orders: &[Order]) -> Result<u64, AppError> 
     for chunk in orders.chunks(1000) {
         let events: Vec<Event> = chunk
             .iter()
-            .map(|o| {
-                let ev = OrderEvent {
-                    event: "order_retry".into(),
-                    seller_id: o.seller_id.clone(),
-                    order_id: o.order_id.clone(),
-                    job_id: o.job_id.clone(),
-                    status: o.status,
-                    items: o.items.clone(),
-                };
-                Event {
-                    key: ev.key(),
-                    payload: serde_json::to_string(&ev).expect("an event always serialises"),
-                }
-            })
+            .map(|o| bus_event(&OrderEvent::retried(o)))
             .collect();
         b.bus.publish(&events).await?;
     }
     Ok(orders.len() as u64)
 }
 
-/// Writes a job's rejects as CSV: when the job's file is still there unchanged, each
-/// rejected row with the file's own five columns, then `row`, `column`, `reason` (a
-/// row with several reasons appears once per reason); otherwise only `row`,
-/// `order_id`, `column`, `reason`. Returns the number of reject lines written.
-///
-/// # Errors
-/// [`AppError::NotFound`] for an unknown job; the store's errors; a write error.
-pub async fn write_rejects(
-    b: &Backends,
-    root: Option<&StorageRoot>,
-    job_id: &str,
-    out: &mut (dyn Write + Send),
-) -> Result<usize, AppError> {
-    let job = b
-        .store
-        .get_job(job_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no job {job_id}")))?;
-    let rows = root.and_then(|r| original_rows(r, &job));
-    let io = |e: csv::Error| AppError::Failed(format!("cannot write the rejects: {e}").into());
-    let mut w = csv::Writer::from_writer(out);
-    match &rows {
-        Some(rows) => {
-            let mut header: Vec<&str> = COLUMNS.to_vec();
-            header.extend(["row", "column", "reason"]);
-            w.write_record(&header).map_err(io)?;
-            for r in &job.rejects {
-                let fields = r.row.and_then(|n| rows.get(&n));
-                let mut rec: Vec<String> = match fields {
-                    Some(f) => f.clone(),
-                    None => {
-                        let mut v = vec![String::new(); COLUMNS.len()];
-                        v[0] = r.order_id.clone().unwrap_or_default();
-                        v
-                    }
-                };
-                rec.extend(tail(r));
-                w.write_record(rec.iter().map(|c| crate::ui::csv_cell(c)))
-                    .map_err(io)?;
-            }
-        }
-        None => {
-            w.write_record(["row", "order_id", "column", "reason"])
-                .map_err(io)?;
-            for r in &job.rejects {
-                let rec = [
-                    r.row.map(|n| n.to_string()).unwrap_or_default(),
-                    r.order_id.clone().unwrap_or_default(),
-                    r.column.clone().unwrap_or_default(),
-                    r.reason.clone(),
-                ];
-                w.write_record(rec.iter().map(|c| crate::ui::csv_cell(c)))
-                    .map_err(io)?;
-            }
-        }
-    }
-    w.flush()
-        .map_err(|e| AppError::Failed(format!("cannot write the rejects: {e}").into()))?;
-    Ok(job.rejects.len())
-}
-
-fn tail(r: &Reject) -> [String; 3] {
-    [
-        r.row.map(|n| n.to_string()).unwrap_or_default(),
-        r.column.clone().unwrap_or_default(),
-        r.reason.clone(),
-    ]
-}
-
-/// The required columns of the job's file, by line, for the rejected lines only; `None`
-/// when the file is gone, unreadable, or no longer the bytes that were ingested.
-fn original_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<String>>> {
-    let wanted: std::collections::HashSet<u64> = job.rejects.iter().filter_map(|r| r.row).collect();
-    let path = root.resolve(&job.file_path).ok()?;
-    let file = std::fs::File::open(path).ok()?;
-    let mut hashing = HashingReader::new(BufReader::new(file));
-    // Number the lines exactly as ingest did (CRLF, blank lines, quoted line ends).
-    let mut rows = crate::domain::orders_file::Rows::new(&mut hashing);
-    let mut raw = csv::ByteRecord::new();
-    let mut index: Option<Vec<Option<usize>>> = None;
-    let mut out = HashMap::new();
-    // A row over the cap: ingest failed the file, so it has no rejects to show.
-    while let Some(line) = rows.next_record(&mut raw).ok()? {
-        // A row that is not UTF-8 is left out (its reject still lists row and reason).
-        let Ok(rec) = csv::StringRecord::from_byte_record(raw.clone()) else {
-            continue;
-        };
-        if index.is_none() && rec.iter().all(|f| f.trim().is_empty()) {
-            continue; // blank lines before the header
-        }
-        let Some(idx) = &index else {
-            index = Some(
-                COLUMNS
-                    .iter()
-                    .map(|c| {
-                        rec.iter().position(|h| {
-                            h.trim_start_matches('\u{feff}')
-                                .trim()
-                                .eq_ignore_ascii_case(c)
-                        })
-                    })
-                    .collect(),
-            );
-            continue;
-        };
-        if wanted.contains(&line) {
-            out.insert(
-                line,
-                idx.iter()
-                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_owned())
-                    .collect(),
-            );
-        }
-    }
-    drop(rows);
-    let (sha, _) = hashing.finish().ok()?;
-    match &job.sha256 {
-        Some(want) if !want.eq_ignore_ascii_case(&sha) => None,
-        _ => Some(out),
+/// An order event as the bus carries it: under its partition key, as JSON.
+pub(super) fn bus_event(ev: &OrderEvent) -> Event {
+    Event {
+        key: ev.partition_key(),
+        payload: ev.to_json(),
     }
 }

@@ -3,11 +3,9 @@
 //! `oms submit` and the HTTP bulkorder endpoint.
 
 use super::files::{HashingReader, StorageRoot};
+use super::jobs::report;
 use super::{AppError, Backends};
-use crate::domain::{
-    BulkOrderRequest, Job, JobCounts, JobState, SellerField, SellerId, check_header, timestamp,
-};
-use crate::ports::JobReport;
+use crate::domain::{BulkOrderRequest, Job, SellerField, SellerId, check_header, timestamp};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::sync::Arc;
@@ -109,21 +107,14 @@ pub async fn submit_observed(
         .map_err(|e| AppError::Failed(e.to_string().into()))??;
 
     let job_id = uuid::Uuid::new_v4().to_string();
-    let now = timestamp::now();
-    b.store
-        .open_job(&Job {
-            job_id: job_id.clone(),
-            seller_id: seller.to_string(),
-            file_path: message_path.clone(),
-            sha256: Some(sha256.clone()),
-            state: JobState::Queued,
-            error: None,
-            counts: JobCounts::default(),
-            created_at: now.clone(),
-            updated_at: now,
-            rejects: Vec::new(),
-        })
-        .await?;
+    let job = Job::queued(
+        job_id.clone(),
+        seller,
+        message_path.clone(),
+        Some(sha256.clone()),
+        timestamp::now(),
+    );
+    b.store.open_job(&job).await?;
     let request = BulkOrderRequest {
         seller_id: SellerField(seller.to_string()),
         file_path: message_path.clone(),
@@ -131,16 +122,10 @@ pub async fn submit_observed(
         sha256: Some(sha256.clone()),
     };
     if let Err(e) = b.queue.send(&request.to_json()).await {
-        let _ = b
-            .store
-            .finish_job(&JobReport {
-                job_id: job_id.clone(),
-                state: JobState::Failed,
-                error: Some(format!("could not be enqueued: {e}")),
-                counts: JobCounts::default(),
-                rejects: Vec::new(),
-            })
-            .await;
+        // Best effort: the enqueue error is what the caller must hear about.
+        if let Ok(failed) = job.fail(format!("could not be enqueued: {e}")) {
+            let _ = b.store.finish_job(&report(failed)).await;
+        }
         return Err(e.into());
     }
     Ok(Submitted {

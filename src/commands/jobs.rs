@@ -20,9 +20,9 @@ pub async fn run(c: JobsCommand, config: &Config) -> anyhow::Result<u8> {
         }
         JobsCommand::Rejects(a) => {
             let root = StorageRoot::open(&config.storage_root).ok();
-            let mut out = std::io::stdout();
-            let n = app::orders::write_rejects(&b, root.as_ref(), &a.job_id, &mut out).await?;
-            tracing::debug!(rejects = n, "rejects written");
+            let rejects = app::jobs::rejects(&b, root.as_ref(), &a.job_id).await?;
+            tracing::debug!(rejects = rejects.rows.len(), "rejects written");
+            print(&ui::rejects_csv(rejects))?;
         }
     }
     Ok(exit::OK)

@@ -64,6 +64,8 @@ macro_rules! id_type {
                 parse_id(raw).map(Self)
             }
 
+            /// The id as text.
+            #[must_use]
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -166,6 +168,8 @@ impl Quantity {
         }
     }
 
+    /// The number of units.
+    #[must_use]
     pub fn get(self) -> i64 {
         self.0
     }

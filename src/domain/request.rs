@@ -1,4 +1,4 @@
-//! The bulk-order request: the original service's HTTP body and queue message
+//! The bulk-order request: the HTTP body and queue message of the Go oms-service
 //! `{"sellerID": 1, "filePath": "storage/orders.csv"}`, plus the optional fields oms adds.
 
 use super::ids::SellerId;
@@ -53,6 +53,9 @@ impl BulkOrderRequest {
         SellerId::parse(&self.seller_id.0).map_err(|e| RequestError::Seller(e.to_string()))
     }
 
+    /// The request as a queue message: one line of JSON, `sellerID` and `filePath`
+    /// first.
+    #[must_use]
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a request always serialises")
     }

@@ -43,6 +43,11 @@ fn csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 cells")
 }
 
+/// A job's rejects as CSV (`oms jobs rejects`), cells that look like formulas defused.
+pub fn rejects_csv(t: crate::app::jobs::RejectsTable) -> String {
+    csv(&t.header, t.rows)
+}
+
 fn json<T: Serialize + ?Sized>(v: &T) -> String {
     let mut s = serde_json::to_string_pretty(v).expect("rows always serialise");
     s.push('\n');
