@@ -17,4 +17,4 @@ pub use bus::{BusSettings, EmbeddedBus};
 pub use db::Db;
 pub use queue::{EmbeddedQueue, QueueSettings};
 pub use store::EmbeddedStore;
-pub use wms::{Deduction, EmbeddedWarehouse};
+pub use wms::{EmbeddedWarehouse, StockSummary};
