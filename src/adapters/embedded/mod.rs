@@ -6,11 +6,17 @@
 //! ingest's orders, events and job record) commit as one transaction. The queue has a
 //! connection of its own, so extending a message's visibility never waits for, or
 //! joins, that transaction.
+//!
+//! - [`db`]: the connection and SQLite's errors; `schema`: the tables; `tx`: atomic
+//!   writes and the unit of work.
+//! - [`queue`], [`bus`], [`store`], [`wms`]: one port each.
 
 pub mod bus;
 pub mod db;
 pub mod queue;
+mod schema;
 pub mod store;
+mod tx;
 pub mod wms;
 
 pub use bus::{BusSettings, EmbeddedBus};

@@ -3,7 +3,8 @@
 //! deducted twice for one (seller, order), and never drives stock below zero (every
 //! deduction is a conditional update, not a read-modify-write).
 
-use super::db::{Db, is_busy, now_rfc3339, write};
+use super::db::{Db, is_busy, now_rfc3339};
+use super::tx::write;
 use crate::domain::stock_file::Stock;
 use crate::domain::{HubId, OrderItem, OrderKey, Quantity, SkuId};
 use crate::ports::{Deduction, Detail, Inventory, Reservation, Validation, Warehouse, WmsError};
