@@ -10,9 +10,11 @@
 //! - [`db`]: the connection and SQLite's errors; `schema`: the tables; `tx`: atomic
 //!   writes and the unit of work.
 //! - [`queue`], [`bus`], [`store`], [`wms`]: one port each.
+//! - [`inspect`]: what `oms doctor` asks of the database.
 
 pub mod bus;
 pub mod db;
+pub mod inspect;
 pub mod queue;
 mod schema;
 pub mod store;
@@ -21,6 +23,7 @@ pub mod wms;
 
 pub use bus::{BusSettings, EmbeddedBus};
 pub use db::Db;
+pub use inspect::{Contents, InspectError, Inspection};
 pub use queue::{EmbeddedQueue, QueueSettings};
 pub use store::EmbeddedStore;
 pub use wms::{EmbeddedWarehouse, StockSummary};
