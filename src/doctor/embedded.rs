@@ -6,6 +6,7 @@
 use super::{CHECK_TIMEOUT, Check, bounded};
 use crate::adapters::embedded::{Db, InspectError, Inspection};
 use crate::config::Config;
+use std::future::Future;
 use std::path::Path;
 
 const NAME: &str = "embedded database";
@@ -101,6 +102,40 @@ fn bytes(n: u64) -> String {
         format!("{:.1} KiB", n as f64 / KIB as f64)
     } else {
         format!("{n} bytes")
+    }
+}
+
+/// The check of an embedded port: runs `ask` on the database, with the time limit of
+/// a check, and turns its answer into a passed check with `pass`. An error or no answer
+/// in time is a failed check naming a lock held by another process as the likely
+/// cause; no database (its own check failed) is [`no_db`].
+pub(super) async fn embedded_port<T, E, Fut>(
+    name: &str,
+    db: Option<Db>,
+    ask: impl FnOnce(Db) -> Fut + Send + 'static,
+    pass: impl FnOnce(T) -> Check,
+) -> Check
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let Some(db) = db else {
+        return no_db(name);
+    };
+    match bounded(CHECK_TIMEOUT, move || ask(db)).await {
+        Ok(Ok(answer)) => pass(answer),
+        Ok(Err(e)) => Check::fail(
+            name,
+            format!("embedded: {e}"),
+            "another process may hold the database locked: run `oms doctor` again",
+        ),
+        Err(why) => timed_out(
+            name,
+            "embedded",
+            &why,
+            "another process holds the database locked: run `oms doctor` again",
+        ),
     }
 }
 

@@ -3,7 +3,7 @@
 //! asking ([`EmbeddedWarehouse::stock_summary`], [`HttpWarehouse::probe`]); this turns
 //! their answers into a [`Check`].
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, bounded, redact};
 use crate::adapters::embedded::{Db, EmbeddedWarehouse, StockSummary};
 use crate::adapters::wms_http::{HttpWarehouse, ProbeFailure, WmsProbe};
@@ -17,27 +17,8 @@ const NAME: &str = "warehouse";
 pub async fn check(config: &Config, db: Option<Db>) -> Check {
     match &config.wms_backend {
         WmsChoice::Embedded => {
-            let Some(db) = db else {
-                return no_db(NAME);
-            };
-            let r = bounded(CHECK_TIMEOUT, move || async move {
-                EmbeddedWarehouse::new(db).stock_summary().await
-            })
-            .await;
-            match r {
-                Ok(Ok(stock)) => embedded_stock(stock),
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }
+            let ask = |db| async move { EmbeddedWarehouse::new(db).stock_summary().await };
+            embedded_port(NAME, db, ask, embedded_stock).await
         }
         WmsChoice::Http { url, timeout } => {
             let shown = redact(url);
