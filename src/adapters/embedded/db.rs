@@ -1,8 +1,7 @@
 //! The embedded database: one SQLite file in WAL mode under the data dir, shared by
 //! every `oms` process on the machine. Owns the connection (its setup, the background
 //! checkpointer, running work off the async threads) and the sorting of SQLite's errors
-//! into the ports' errors. The tables are in [`super::schema`]; transactions in
-//! [`super::tx`].
+//! into the ports' errors. The tables are in `schema`; transactions in `tx`.
 
 use super::schema::SCHEMA;
 use crate::ports::Detail;

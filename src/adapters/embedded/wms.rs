@@ -13,7 +13,8 @@ use rusqlite::{OptionalExtension, params};
 
 use std::collections::HashMap;
 
-/// The warehouse adapter over the embedded database; also loads and lists stock.
+/// The warehouse adapter over the embedded database; also the [`Inventory`] it holds
+/// (loaded, listed, and deducted item by item for `oms wms serve`).
 #[derive(Debug, Clone)]
 pub struct EmbeddedWarehouse {
     db: Db,

@@ -6,8 +6,8 @@
 //! A 5xx, a timeout or a refused connection is [`WmsError::Unavailable`], never valid;
 //! callers retry it with backoff and leave their message unacknowledged.
 //!
-//! - [`errors`]: reqwest errors and off-contract answers into [`WmsError`].
-//! - [`probe`]: what `oms doctor` asks of a warehouse.
+//! - `errors`: reqwest errors and off-contract answers into [`WmsError`].
+//! - `probe`: what `oms doctor` asks of a warehouse.
 
 mod errors;
 mod probe;
