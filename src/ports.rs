@@ -5,8 +5,8 @@
 
 use crate::domain::stock_file::Stock;
 use crate::domain::{
-    HubId, Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject,
-    SellerId, SkuId, Status,
+    HubId, Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Quantity,
+    Reject, SellerId, SkuId, Status,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -515,8 +515,21 @@ pub trait Warehouse: Send + Sync {
     }
 }
 
-/// The stock a warehouse holds, set and read by the operator (`oms inventory`); the
-/// embedded warehouse offers it.
+/// The result of deducting one item ([`Inventory::deduct`], the original contract's
+/// `validate_inventory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deduction {
+    /// The quantity was there and is deducted now.
+    Done,
+    /// The hub holds the SKU, but less than asked; nothing deducted.
+    Insufficient,
+    /// The hub holds no line for the SKU; nothing deducted.
+    NotFound,
+}
+
+/// The stock a warehouse holds, set and read by the operator (`oms inventory`) and
+/// deducted item by item by the original contract (`oms wms serve`); the embedded
+/// warehouse offers it.
 #[async_trait]
 pub trait Inventory: Send + Sync {
     /// Sets the stock of each (hub, sku) in `lines` (others are left as they are), all
@@ -531,6 +544,14 @@ pub trait Inventory: Send + Sync {
     /// # Errors
     /// [`WmsError::Unavailable`].
     async fn list(&self) -> Result<Vec<Stock>, WmsError>;
+
+    /// Deducts `qty` of one (hub, sku) if that much is in stock, as one conditional
+    /// update: concurrent calls never drive stock below zero. Not idempotent: each
+    /// call that is [`Deduction::Done`] deducts again.
+    ///
+    /// # Errors
+    /// [`WmsError::Unavailable`]; nothing is deducted then.
+    async fn deduct(&self, hub: &HubId, sku: &SkuId, qty: Quantity) -> Result<Deduction, WmsError>;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,11 +19,10 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
             let settings = crate::wiring::bus_settings(config);
             let r = bounded(CHECK_TIMEOUT, move || async move {
                 let partitions = db
-                    .call(|c| {
-                        c.query_row("SELECT count(*) FROM bus_heads", [], |r| r.get::<_, i64>(0))
-                    })
+                    .contents()
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.to_string())?
+                    .bus_partitions;
                 let lag = EmbeddedBus::new(db, settings)
                     .lag(&group)
                     .await

@@ -15,13 +15,7 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
                 return no_db(NAME);
             };
             let r = bounded(CHECK_TIMEOUT, move || async move {
-                db.call(|c| {
-                    let orders: i64 =
-                        c.query_row("SELECT count(*) FROM orders", [], |r| r.get(0))?;
-                    let jobs: i64 = c.query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))?;
-                    Ok::<_, rusqlite::Error>((orders, jobs))
-                })
-                .await
+                db.contents().await.map(|c| (c.orders, c.jobs))
             })
             .await;
             match r {

@@ -1,55 +1,24 @@
 //! The warehouse check: the embedded stock; the HTTP warehouse answers within its
-//! timeout, and whether it offers the batch `reserve` endpoint.
+//! timeout, and whether it offers the batch `reserve` endpoint. The adapters do the
+//! asking ([`EmbeddedWarehouse::stock_summary`], [`HttpWarehouse::probe`]); this turns
+//! their answers into a [`Check`].
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, bounded, redact};
-use crate::adapters::embedded::{Db, EmbeddedWarehouse};
-use crate::adapters::wms_http::HttpWarehouse;
+use crate::adapters::embedded::{Db, EmbeddedWarehouse, StockSummary};
+use crate::adapters::wms_http::{HttpWarehouse, ProbeFailure, WmsProbe};
 use crate::config::{Config, WmsChoice};
-use crate::domain::{HubId, SkuId};
-use crate::ports::{Inventory, Validation, Warehouse, WmsError};
 use std::time::Duration;
 
+const NAME: &str = "warehouse";
+
+/// The warehouse check of the configuration in force; `db` is the embedded database
+/// when it could be opened.
 pub async fn check(config: &Config, db: Option<Db>) -> Check {
-    const NAME: &str = "warehouse";
     match &config.wms_backend {
         WmsChoice::Embedded => {
-            let Some(db) = db else {
-                return no_db(NAME);
-            };
-            let r = bounded(CHECK_TIMEOUT, move || async move {
-                EmbeddedWarehouse::new(db).list().await
-            })
-            .await;
-            match r {
-                Ok(Ok(lines)) if lines.is_empty() => Check::pass(
-                    NAME,
-                    "embedded: no stock lines yet: every order is rejected until stock is \
-                     loaded (`oms inventory load FILE`)",
-                ),
-                Ok(Ok(lines)) => {
-                    let units: i64 = lines.iter().map(|l| l.quantity).sum();
-                    let empty = lines.iter().filter(|l| l.quantity == 0).count();
-                    Check::pass(
-                        NAME,
-                        format!(
-                            "embedded: {} stock lines, {units} units ({empty} lines at 0)",
-                            lines.len()
-                        ),
-                    )
-                }
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }
+            let ask = |db| async move { EmbeddedWarehouse::new(db).stock_summary().await };
+            embedded_port(NAME, db, ask, embedded_stock).await
         }
         WmsChoice::Http { url, timeout } => {
             let shown = redact(url);
@@ -65,6 +34,23 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
     }
 }
 
+fn embedded_stock(stock: StockSummary) -> Check {
+    if stock.lines == 0 {
+        return Check::pass(
+            NAME,
+            "embedded: no stock lines yet: every order is rejected until stock is loaded \
+             (`oms inventory load FILE`)",
+        );
+    }
+    Check::pass(
+        NAME,
+        format!(
+            "embedded: {} stock lines, {} units ({} lines at 0)",
+            stock.lines, stock.units, stock.empty
+        ),
+    )
+}
+
 fn wms_unreachable_fix(timeout: Duration) -> String {
     format!(
         "start the warehouse service, or correct OMS_WMS_URL (its base URL, e.g. \
@@ -75,7 +61,6 @@ fn wms_unreachable_fix(timeout: Duration) -> String {
 }
 
 async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
-    const NAME: &str = "warehouse";
     let wms = match HttpWarehouse::new(&url, timeout) {
         Ok(w) => w,
         Err(e) => {
@@ -87,30 +72,33 @@ async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
             );
         }
     };
-    // Any (hub, sku) does: known or not, an answer is what is checked.
-    let (Ok(hub), Ok(sku)) = (HubId::parse("oms-doctor"), SkuId::parse("oms-doctor")) else {
-        return Check::fail(NAME, "internal: bad probe ids", "report this");
-    };
-    let started = std::time::Instant::now();
-    let answer = match wms.validate(&hub, &sku).await {
-        Ok(Validation::Known | Validation::Unknown(_)) => started.elapsed(),
-        Err(WmsError::Unavailable(e)) => {
-            return Check::fail(
-                NAME,
-                format!("{what}: validate_order got no answer: {e}"),
-                wms_unreachable_fix(timeout),
-            );
-        }
-        Err(e @ WmsError::Protocol(_)) => {
-            return Check::fail(
-                NAME,
-                format!("{what}: validate_order answered unexpectedly: {e}"),
-                "OMS_WMS_URL must be the base URL of a wms-service (POST \
-                 api/v1/orders/validate_order answers 200, 400 or 404): correct it",
-            );
-        }
-    };
-    let batch = match wms.offers_batch_reserve().await {
+    match wms.probe().await {
+        Ok(probe) => answered(&probe, timeout, &what),
+        Err(ProbeFailure::NoAnswer(e)) => Check::fail(
+            NAME,
+            format!("{what}: validate_order got no answer: {e}"),
+            wms_unreachable_fix(timeout),
+        ),
+        Err(ProbeFailure::Refused { status, error }) => Check::fail(
+            NAME,
+            format!("{what}: validate_order answered unexpectedly: {error}"),
+            format!(
+                "the warehouse (or a proxy in front of it) refused the request with HTTP \
+                 {status}, and oms sends no credentials to the warehouse: let this host \
+                 through, or point OMS_WMS_URL at a warehouse that answers it"
+            ),
+        ),
+        Err(ProbeFailure::Unexpected(e)) => Check::fail(
+            NAME,
+            format!("{what}: validate_order answered unexpectedly: {e}"),
+            "OMS_WMS_URL must be the base URL of a wms-service (POST \
+             api/v1/orders/validate_order answers 200, 400 or 404): correct it",
+        ),
+    }
+}
+
+fn answered(probe: &WmsProbe, timeout: Duration, what: &str) -> Check {
+    let batch = match &probe.batch_reserve {
         Ok(true) => "batch reserve offered: orders are reserved all-or-nothing, once".to_owned(),
         Ok(false) => "warning: no batch reserve endpoint (api/v1/orders/reserve): items are \
                       deducted one by one, so a multi-item order is not all-or-nothing (a \
@@ -123,7 +111,7 @@ async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
         NAME,
         format!(
             "{what}: validate_order answered in {} ms (timeout {} s); {batch}",
-            answer.as_millis(),
+            probe.answered_in.as_millis(),
             timeout.as_secs()
         ),
     )

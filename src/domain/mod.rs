@@ -11,6 +11,7 @@ pub mod request;
 pub mod secret;
 pub mod stock_file;
 pub mod timestamp;
+pub mod wms_contract;
 
 pub use event::OrderEvent;
 pub use ids::{FieldError, HubId, OrderId, Quantity, SellerId, SkuId};

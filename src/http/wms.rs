@@ -1,14 +1,16 @@
-//! The reference warehouse service (`oms wms serve`): the embedded inventory of a data
-//! dir over HTTP. It answers the original wms-service contract (`validate_order`,
-//! `validate_inventory`) and adds `reserve`, which deducts every item of one order all
-//! or nothing and is idempotent by (seller, order).
+//! The reference warehouse service (`oms wms serve`): a warehouse's stock over HTTP,
+//! served through the port traits ([`Warehouse`] and [`Inventory`]), in the shapes of
+//! [`crate::domain::wms_contract`]. It answers the original wms-service contract
+//! (`validate_order`, `validate_inventory`) and adds `reserve`, which deducts every
+//! item of one order all or nothing and is idempotent by (seller, order).
 
-use crate::adapters::embedded::{Deduction, EmbeddedWarehouse};
-use crate::adapters::wms_http::{
-    Answer, ReserveAnswer, ReserveBody, ValidateInventoryBody, ValidateOrderBody,
+use crate::domain::wms_contract::{
+    ALREADY_RESERVED, Answer, INSUFFICIENT_INVENTORY, INVENTORY_NOT_FOUND, INVENTORY_UPDATED,
+    RESERVE, RESERVED, ReserveAnswer, ReserveBody, VALIDATE_INVENTORY, VALIDATE_ORDER,
+    VALIDATION_SUCCESSFUL, ValidateInventoryBody, ValidateOrderBody,
 };
 use crate::domain::{HubId, OrderId, OrderKey, Quantity, SellerId, SkuId};
-use crate::ports::{Reservation, Validation, Warehouse};
+use crate::ports::{Deduction, Inventory, Reservation, Validation, Warehouse};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,6 +19,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
+/// What the server needs of a warehouse: its word on pairs and orders, and its stock
+/// for the item-by-item deduction. The embedded warehouse is one.
+pub trait Served: Warehouse + Inventory + Clone + 'static {}
+
+impl<W: Warehouse + Inventory + Clone + 'static> Served for W {}
+
 type Reply = Response;
 
 /// A refusal: a status and the text of `{"error": ...}`.
@@ -24,22 +32,12 @@ struct Problem(StatusCode, String);
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        error(self.0, self.1)
+        answer(self.0, Answer::error(self.1))
     }
 }
 
 fn answer<T: serde::Serialize>(status: StatusCode, body: T) -> Reply {
     (status, Json(body)).into_response()
-}
-
-fn error(status: StatusCode, msg: impl Into<String>) -> Reply {
-    answer(
-        status,
-        Answer {
-            message: None,
-            error: Some(msg.into()),
-        },
-    )
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
@@ -59,17 +57,14 @@ fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
 }
 
-async fn validate_order(State(w): State<EmbeddedWarehouse>, body: Bytes) -> Reply {
+async fn validate_order<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
     let run = async {
         let b: ValidateOrderBody = parse(&body)?;
         let (hub, sku) = ids(&b.hub_id, &b.sku_id)?;
         match w.validate(&hub, &sku).await.map_err(unavailable)? {
             Validation::Known => Ok(answer(
                 StatusCode::OK,
-                Answer {
-                    message: Some("Validation successful".into()),
-                    error: None,
-                },
+                Answer::message(VALIDATION_SUCCESSFUL),
             )),
             Validation::Unknown(why) => Err(Problem(StatusCode::BAD_REQUEST, why)),
         }
@@ -77,33 +72,25 @@ async fn validate_order(State(w): State<EmbeddedWarehouse>, body: Bytes) -> Repl
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn validate_inventory(State(w): State<EmbeddedWarehouse>, body: Bytes) -> Reply {
+async fn validate_inventory<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
     let run = async {
         let b: ValidateInventoryBody = parse(&body)?;
         let (hub, sku) = ids(&b.hub_id, &b.sku_id)?;
         let qty = Quantity::new(b.quantity_ordered)
             .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("quantity_ordered {e}")))?;
         match w.deduct(&hub, &sku, qty).await.map_err(unavailable)? {
-            Deduction::Done => Ok(answer(
-                StatusCode::OK,
-                Answer {
-                    message: Some("Inventory updated".into()),
-                    error: None,
-                },
-            )),
+            Deduction::Done => Ok(answer(StatusCode::OK, Answer::message(INVENTORY_UPDATED))),
             Deduction::Insufficient => Err(Problem(
                 StatusCode::BAD_REQUEST,
-                "Insufficient inventory".into(),
+                INSUFFICIENT_INVENTORY.into(),
             )),
-            Deduction::NotFound => {
-                Err(Problem(StatusCode::NOT_FOUND, "Inventory not found".into()))
-            }
+            Deduction::NotFound => Err(Problem(StatusCode::NOT_FOUND, INVENTORY_NOT_FOUND.into())),
         }
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn reserve(State(w): State<EmbeddedWarehouse>, body: Bytes) -> Reply {
+async fn reserve<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
     let run = async {
         let b: ReserveBody = parse(&body)?;
         let key = OrderKey {
@@ -115,21 +102,15 @@ async fn reserve(State(w): State<EmbeddedWarehouse>, body: Bytes) -> Reply {
         if b.items.is_empty() {
             return Err(Problem(StatusCode::BAD_REQUEST, "items is empty".into()));
         }
-        let status = |s: &str| ReserveAnswer {
-            status: Some(s.into()),
-            ..ReserveAnswer::default()
-        };
         match w.reserve(&key, &b.items).await.map_err(unavailable)? {
-            Reservation::Reserved => Ok(answer(StatusCode::OK, status("reserved"))),
-            Reservation::AlreadyReserved => Ok(answer(StatusCode::OK, status("already_reserved"))),
+            Reservation::Reserved => Ok(answer(StatusCode::OK, ReserveAnswer::status(RESERVED))),
+            Reservation::AlreadyReserved => Ok(answer(
+                StatusCode::OK,
+                ReserveAnswer::status(ALREADY_RESERVED),
+            )),
             Reservation::Insufficient { hub_id, sku_id } => Ok(answer(
                 StatusCode::CONFLICT,
-                ReserveAnswer {
-                    status: None,
-                    error: Some("Insufficient inventory".into()),
-                    hub_id: Some(hub_id.to_string()),
-                    sku_id: Some(sku_id.to_string()),
-                },
+                ReserveAnswer::insufficient(hub_id.to_string(), sku_id.to_string()),
             )),
         }
     };
@@ -137,25 +118,25 @@ async fn reserve(State(w): State<EmbeddedWarehouse>, body: Bytes) -> Reply {
 }
 
 /// The routes of the reference warehouse: the original contract plus `reserve`.
-pub fn router(w: EmbeddedWarehouse) -> Router {
+pub fn router<W: Served>(w: W) -> Router {
     routes(w, true)
 }
 
 /// Only the original wms-service contract (no batch reserve), as the original service
 /// offered it; used to check that clients fall back to it.
-pub fn original_router(w: EmbeddedWarehouse) -> Router {
+pub fn original_router<W: Served>(w: W) -> Router {
     routes(w, false)
 }
 
-fn routes(w: EmbeddedWarehouse, with_reserve: bool) -> Router {
+fn routes<W: Served>(w: W, with_reserve: bool) -> Router {
     let mut r = Router::new()
-        .route("/api/v1/orders/validate_order", post(validate_order))
+        .route(&format!("/{VALIDATE_ORDER}"), post(validate_order::<W>))
         .route(
-            "/api/v1/orders/validate_inventory",
-            post(validate_inventory),
+            &format!("/{VALIDATE_INVENTORY}"),
+            post(validate_inventory::<W>),
         );
     if with_reserve {
-        r = r.route("/api/v1/orders/reserve", post(reserve));
+        r = r.route(&format!("/{RESERVE}"), post(reserve::<W>));
     }
     r.route(
         "/health",
@@ -165,13 +146,13 @@ fn routes(w: EmbeddedWarehouse, with_reserve: bool) -> Router {
     .with_state(w)
 }
 
-/// Serves until `shutdown` resolves; requests in flight finish.
+/// Serves `w` until `shutdown` resolves; requests in flight finish.
 ///
 /// # Errors
 /// When the listener fails.
-pub async fn serve(
+pub async fn serve<W: Served>(
     listener: tokio::net::TcpListener,
-    w: EmbeddedWarehouse,
+    w: W,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(w))

@@ -6,8 +6,8 @@
 //! by sorted member id; a partition is only read by the member holding its lease, and
 //! a commit by a member that lost the lease fails with [`BusError::Rebalanced`].
 
-use super::db::{Db, is_busy, now_ms, write};
-use crate::ports::Detail;
+use super::db::{Db, now_ms, port_error};
+use super::tx::write;
 use crate::ports::{BusError, Consumer, Delivered, Event, EventBus};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -42,11 +42,7 @@ pub struct EmbeddedBus {
 }
 
 fn map(e: rusqlite::Error) -> BusError {
-    if is_busy(&e) {
-        BusError::Unavailable(Detail::from(e.to_string()))
-    } else {
-        BusError::Other(Detail::from(e.to_string()))
-    }
+    port_error(e, BusError::Unavailable, BusError::Other)
 }
 
 /// FNV-1a: a stable hash, so a key maps to the same partition in every process.
@@ -70,6 +66,8 @@ fn partitions(c: &Connection, wanted: i32) -> rusqlite::Result<i32> {
 }
 
 impl EmbeddedBus {
+    /// The event bus over the embedded database `db`.
+    #[must_use]
     pub fn new(db: Db, settings: BusSettings) -> Self {
         Self { db, settings }
     }

@@ -1,11 +1,10 @@
 //! The embedded database: one SQLite file in WAL mode under the data dir, shared by
-//! every `oms` process on the machine. Owns the schema, the connection setup, and the
-//! write helper that either opens an immediate transaction or, inside a unit of work,
-//! a savepoint.
+//! every `oms` process on the machine. Owns the connection (its setup, the background
+//! checkpointer, running work off the async threads) and the sorting of SQLite's errors
+//! into the ports' errors. The tables are in `schema`; transactions in `tx`.
 
+use super::schema::SCHEMA;
 use crate::ports::Detail;
-use crate::ports::{TxError, UnitOfWork};
-use async_trait::async_trait;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,118 +12,6 @@ use std::time::Duration;
 
 /// The file name of the embedded database inside the data dir.
 pub const DB_FILE: &str = "oms.db";
-
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS queue_messages (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue         TEXT    NOT NULL,
-    body          TEXT    NOT NULL,
-    visible_at    INTEGER NOT NULL,
-    receive_count INTEGER NOT NULL DEFAULT 0,
-    receipt       TEXT,
-    sent_at       INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS queue_ready ON queue_messages(queue, visible_at, id);
-
-CREATE TABLE IF NOT EXISTS bus_meta (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    partitions INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bus_log (
-    partition INTEGER NOT NULL,
-    offset    INTEGER NOT NULL,
-    key       TEXT    NOT NULL,
-    payload   TEXT    NOT NULL,
-    PRIMARY KEY (partition, offset)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS bus_heads (
-    partition   INTEGER PRIMARY KEY,
-    next_offset INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bus_offsets (
-    grp         TEXT    NOT NULL,
-    partition   INTEGER NOT NULL,
-    next_offset INTEGER NOT NULL,
-    PRIMARY KEY (grp, partition)
-);
-CREATE TABLE IF NOT EXISTS bus_members (
-    grp        TEXT    NOT NULL,
-    member     TEXT    NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (grp, member)
-);
-CREATE TABLE IF NOT EXISTS bus_leases (
-    grp        TEXT    NOT NULL,
-    partition  INTEGER NOT NULL,
-    member     TEXT    NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (grp, partition)
-);
-
-CREATE TABLE IF NOT EXISTS orders (
-    seller_id  TEXT NOT NULL,
-    order_id   TEXT NOT NULL,
-    status     TEXT NOT NULL,
-    reason     TEXT,
-    items      TEXT NOT NULL,
-    job_id     TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (seller_id, order_id)
-);
-CREATE INDEX IF NOT EXISTS orders_status ON orders(status, created_at);
-CREATE INDEX IF NOT EXISTS orders_job ON orders(job_id);
-CREATE INDEX IF NOT EXISTS orders_created ON orders(created_at);
-CREATE TABLE IF NOT EXISTS order_history (
-    seller_id TEXT NOT NULL,
-    order_id  TEXT NOT NULL,
-    status    TEXT NOT NULL,
-    reason    TEXT,
-    at        TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS order_history_key ON order_history(seller_id, order_id);
-
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id           TEXT PRIMARY KEY,
-    seller_id        TEXT NOT NULL,
-    file_path        TEXT NOT NULL,
-    sha256           TEXT,
-    state            TEXT NOT NULL,
-    error            TEXT,
-    rows             INTEGER NOT NULL DEFAULT 0,
-    orders_accepted  INTEGER NOT NULL DEFAULT 0,
-    orders_rejected  INTEGER NOT NULL DEFAULT 0,
-    orders_duplicate INTEGER NOT NULL DEFAULT 0,
-    warnings         INTEGER NOT NULL DEFAULT 0,
-    created_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
-CREATE TABLE IF NOT EXISTS job_rejects (
-    job_id   TEXT    NOT NULL,
-    seq      INTEGER NOT NULL,
-    row      INTEGER,
-    order_id TEXT,
-    col      TEXT,
-    reason   TEXT    NOT NULL,
-    PRIMARY KEY (job_id, seq)
-);
-
-CREATE TABLE IF NOT EXISTS inventory (
-    hub_id   TEXT    NOT NULL,
-    sku_id   TEXT    NOT NULL,
-    quantity INTEGER NOT NULL CHECK (quantity >= 0),
-    PRIMARY KEY (hub_id, sku_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS inventory_sku ON inventory(sku_id);
-CREATE TABLE IF NOT EXISTS reservations (
-    seller_id TEXT NOT NULL,
-    order_id  TEXT NOT NULL,
-    items     TEXT NOT NULL,
-    at        TEXT NOT NULL,
-    PRIMARY KEY (seller_id, order_id)
-) WITHOUT ROWID;
-"#;
 
 /// Errors of the embedded database, before a port maps them.
 #[derive(Debug, thiserror::Error)]
@@ -138,13 +25,47 @@ pub enum DbError {
     },
 }
 
+impl DbError {
+    /// Whether another process holds the database locked longer than the busy timeout
+    /// (opening may succeed later).
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Sqlite(e) if is_busy(e))
+    }
+
+    /// Whether the file is not a usable SQLite database: not one at all, or damaged.
+    #[must_use]
+    pub fn is_not_a_database(&self) -> bool {
+        matches!(
+            self,
+            Self::Sqlite(e) if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+            )
+        )
+    }
+}
+
 /// True when SQLite reports the database busy or locked (another process holds it
 /// longer than the busy timeout): the operation may succeed later.
+#[must_use]
 pub fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
+}
+
+/// A port's error for the database error `e`: `busy` when another process holds the
+/// database (trying again later may help), `other` for the rest. Either keeps `e` as
+/// the cause, under its own text.
+pub(super) fn port_error<E>(
+    e: rusqlite::Error,
+    busy: fn(Detail) -> E,
+    other: fn(Detail) -> E,
+) -> E {
+    let variant = if is_busy(&e) { busy } else { other };
+    variant(Detail::caused(e.to_string(), e))
 }
 
 /// One connection to the embedded database, usable from async code.
@@ -252,6 +173,8 @@ impl Db {
         Ok(self)
     }
 
+    /// The database file.
+    #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -269,84 +192,6 @@ impl Db {
         })
         .await
         .expect("database task panicked")
-    }
-}
-
-/// Runs `f` atomically: in its own immediate transaction, or as a savepoint of the
-/// unit of work already open on this connection. On `Err` nothing of `f` stays.
-///
-/// # Errors
-/// Whatever `f` returns, or the database's own error converted into `E`.
-pub fn write<R, E>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<R, E>) -> Result<R, E>
-where
-    E: From<rusqlite::Error>,
-{
-    let outer = conn.is_autocommit();
-    conn.execute_batch(if outer {
-        "BEGIN IMMEDIATE"
-    } else {
-        "SAVEPOINT w"
-    })?;
-    match f(conn) {
-        Ok(v) => {
-            let done = conn.execute_batch(if outer { "COMMIT" } else { "RELEASE w" });
-            if let Err(e) = done {
-                let _ = conn.execute_batch(if outer {
-                    "ROLLBACK"
-                } else {
-                    "ROLLBACK TO w; RELEASE w"
-                });
-                return Err(e.into());
-            }
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch(if outer {
-                "ROLLBACK"
-            } else {
-                "ROLLBACK TO w; RELEASE w"
-            });
-            Err(e)
-        }
-    }
-}
-
-#[async_trait]
-impl UnitOfWork for Db {
-    async fn begin(&self) -> Result<(), TxError> {
-        self.call(|c| {
-            if !c.is_autocommit() {
-                // A unit of work left open by an abandoned attempt: drop it.
-                let _ = c.execute_batch("ROLLBACK");
-            }
-            c.execute_batch("BEGIN IMMEDIATE")
-        })
-        .await
-        .map_err(|e| TxError(Detail::from(e.to_string())))
-    }
-
-    async fn commit(&self) -> Result<(), TxError> {
-        self.call(|c| {
-            if c.is_autocommit() {
-                return Ok(());
-            }
-            let r = c.execute_batch("COMMIT");
-            if r.is_err() && !c.is_autocommit() {
-                let _ = c.execute_batch("ROLLBACK");
-            }
-            r
-        })
-        .await
-        .map_err(|e| TxError(Detail::from(e.to_string())))
-    }
-
-    async fn rollback(&self) {
-        self.call(|c| {
-            if !c.is_autocommit() {
-                let _ = c.execute_batch("ROLLBACK");
-            }
-        })
-        .await;
     }
 }
 

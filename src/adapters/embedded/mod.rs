@@ -6,15 +6,24 @@
 //! ingest's orders, events and job record) commit as one transaction. The queue has a
 //! connection of its own, so extending a message's visibility never waits for, or
 //! joins, that transaction.
+//!
+//! - [`db`]: the connection and SQLite's errors; `schema`: the tables; `tx`: atomic
+//!   writes and the unit of work.
+//! - [`queue`], [`bus`], [`store`], [`wms`]: one port each.
+//! - [`inspect`]: what `oms doctor` asks of the database.
 
 pub mod bus;
 pub mod db;
+pub mod inspect;
 pub mod queue;
+mod schema;
 pub mod store;
+mod tx;
 pub mod wms;
 
 pub use bus::{BusSettings, EmbeddedBus};
 pub use db::Db;
+pub use inspect::{Contents, InspectError, Inspection};
 pub use queue::{EmbeddedQueue, QueueSettings};
 pub use store::EmbeddedStore;
-pub use wms::{Deduction, EmbeddedWarehouse};
+pub use wms::{EmbeddedWarehouse, StockSummary};

@@ -4,8 +4,8 @@
 //! redriven (back to `jobs`, receive count 0, visible now) or purged in one
 //! transaction each.
 
-use super::db::{Db, is_busy, now_ms, write};
-use crate::ports::Detail;
+use super::db::{Db, now_ms, port_error};
+use super::tx::write;
 use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -41,11 +41,7 @@ pub struct EmbeddedQueue {
 }
 
 fn map(e: rusqlite::Error) -> QueueError {
-    if is_busy(&e) {
-        QueueError::Unavailable(Detail::from(e.to_string()))
-    } else {
-        QueueError::Other(Detail::from(e.to_string()))
-    }
+    port_error(e, QueueError::Unavailable, QueueError::Other)
 }
 
 fn ms(d: Duration) -> i64 {
@@ -53,6 +49,8 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl EmbeddedQueue {
+    /// The job queue over the embedded database `db`.
+    #[must_use]
     pub fn new(db: Db, settings: QueueSettings) -> Self {
         Self { db, settings }
     }

@@ -1,12 +1,12 @@
 //! The embedded order store: `orders` (items kept as JSON in the order's row),
 //! `order_history`, `jobs` and `job_rejects`, unique on (seller_id, order_id).
 
-use super::db::{Db, is_busy, now_rfc3339, write};
+use super::db::{Db, now_rfc3339, port_error};
+use super::tx::write;
 use crate::domain::{
     Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject, Status,
     StatusChange,
 };
-use crate::ports::Detail;
 use crate::ports::{Inserted, JobReport, OrderFilter, OrderStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -19,11 +19,7 @@ pub struct EmbeddedStore {
 }
 
 fn map(e: rusqlite::Error) -> StoreError {
-    if is_busy(&e) {
-        StoreError::Unavailable(Detail::from(e.to_string()))
-    } else {
-        StoreError::Other(Detail::from(e.to_string()))
-    }
+    port_error(e, StoreError::Unavailable, StoreError::Other)
 }
 
 fn bad_row(e: impl std::fmt::Display) -> rusqlite::Error {
@@ -101,7 +97,44 @@ fn load_job(c: &Connection, job_id: &str, with_rejects: bool) -> rusqlite::Resul
     Ok(Some(job))
 }
 
+/// How many rows of `table` have each value of `column`, by value.
+fn count_by<T: std::str::FromStr<Err = String>>(
+    c: &Connection,
+    table: &str,
+    column: &str,
+) -> rusqlite::Result<Vec<(T, u64)>> {
+    c.prepare(&format!(
+        "SELECT {column}, COUNT(*) FROM {table} GROUP BY {column} ORDER BY {column}"
+    ))?
+    .query_map([], |r| {
+        Ok((parse_col::<T>(&r.get::<_, String>(0)?)?, r.get(1)?))
+    })?
+    .collect()
+}
+
+/// The orders with these keys that exist, in the keys' order, without their history.
+fn orders_by_key(c: &Connection, keys: &[OrderKey]) -> rusqlite::Result<Vec<Order>> {
+    let mut q = c.prepare_cached(&format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE seller_id = ?1 AND order_id = ?2"
+    ))?;
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(o) = q
+            .query_row(
+                params![k.seller_id.as_str(), k.order_id.as_str()],
+                order_from_row,
+            )
+            .optional()?
+        {
+            out.push(o);
+        }
+    }
+    Ok(out)
+}
+
 impl EmbeddedStore {
+    /// The order store over the embedded database `db`.
+    #[must_use]
     pub fn new(db: Db) -> Self {
         Self { db }
     }
@@ -224,24 +257,7 @@ impl OrderStore for EmbeddedStore {
     async fn get_orders(&self, keys: &[OrderKey]) -> Result<Vec<Order>, StoreError> {
         let keys = keys.to_vec();
         self.db
-            .call(move |c| {
-                let mut q = c.prepare_cached(&format!(
-                    "SELECT {ORDER_COLS} FROM orders WHERE seller_id = ?1 AND order_id = ?2"
-                ))?;
-                let mut out = Vec::with_capacity(keys.len());
-                for k in &keys {
-                    if let Some(o) = q
-                        .query_row(
-                            params![k.seller_id.as_str(), k.order_id.as_str()],
-                            order_from_row,
-                        )
-                        .optional()?
-                    {
-                        out.push(o);
-                    }
-                }
-                Ok(out)
-            })
+            .call(move |c| orders_by_key(c, &keys))
             .await
             .map_err(map)
     }
@@ -250,16 +266,7 @@ impl OrderStore for EmbeddedStore {
         let key = key.clone();
         self.db
             .call(move |c| {
-                let order = c
-                    .prepare_cached(&format!(
-                        "SELECT {ORDER_COLS} FROM orders WHERE seller_id = ?1 AND order_id = ?2"
-                    ))?
-                    .query_row(
-                        params![key.seller_id.as_str(), key.order_id.as_str()],
-                        order_from_row,
-                    )
-                    .optional()?;
-                let Some(mut order) = order else {
+                let Some(mut order) = orders_by_key(c, std::slice::from_ref(&key))?.pop() else {
                     return Ok(None);
                 };
                 order.history.push(StatusChange {
@@ -386,26 +393,14 @@ impl OrderStore for EmbeddedStore {
 
     async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
         self.db
-            .call(|c| {
-                c.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?
-                    .query_map([], |r| {
-                        Ok((parse_col::<JobState>(&r.get::<_, String>(0)?)?, r.get(1)?))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .call(|c| count_by(c, "jobs", "state"))
             .await
             .map_err(map)
     }
 
     async fn count_orders_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
         self.db
-            .call(|c| {
-                c.prepare("SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status")?
-                    .query_map([], |r| {
-                        Ok((parse_col::<Status>(&r.get::<_, String>(0)?)?, r.get(1)?))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .call(|c| count_by(c, "orders", "status"))
             .await
             .map_err(map)
     }

@@ -3,71 +3,69 @@
 //! deducted twice for one (seller, order), and never drives stock below zero (every
 //! deduction is a conditional update, not a read-modify-write).
 
-use super::db::{Db, is_busy, now_rfc3339, write};
+use super::db::{Db, is_busy, now_rfc3339};
+use super::tx::write;
 use crate::domain::stock_file::Stock;
 use crate::domain::{HubId, OrderItem, OrderKey, Quantity, SkuId};
-use crate::ports::Detail;
-use crate::ports::Inventory;
-use crate::ports::{Reservation, Validation, Warehouse, WmsError};
+use crate::ports::{Deduction, Detail, Inventory, Reservation, Validation, Warehouse, WmsError};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use std::collections::HashMap;
 
-/// The warehouse adapter over the embedded database; also loads and lists stock.
+/// The warehouse adapter over the embedded database; also the [`Inventory`] it holds
+/// (loaded, listed, and deducted item by item for `oms wms serve`).
 #[derive(Debug, Clone)]
 pub struct EmbeddedWarehouse {
     db: Db,
 }
 
 fn map(e: rusqlite::Error) -> WmsError {
-    WmsError::Unavailable(Detail::from(if is_busy(&e) {
+    let text = if is_busy(&e) {
         format!("embedded inventory busy: {e}")
     } else {
         e.to_string()
-    }))
+    };
+    WmsError::Unavailable(Detail::caused(text, e))
 }
 
-/// The result of deducting one item (the original contract's `validate_inventory`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deduction {
-    Done,
-    Insufficient,
-    NotFound,
+/// How much stock the warehouse holds, in sum (for `oms doctor`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StockSummary {
+    /// Stock lines, one per (hub, sku).
+    pub lines: u64,
+    /// Units over all lines.
+    pub units: i64,
+    /// Lines whose quantity is 0.
+    pub empty: u64,
 }
 
 impl EmbeddedWarehouse {
+    /// The warehouse over the embedded database `db`.
+    #[must_use]
     pub fn new(db: Db) -> Self {
         Self { db }
     }
 
-    /// Deducts `qty` of one (hub, sku) if that much is in stock (a conditional update:
-    /// concurrent calls never drive stock below zero).
+    /// The stock lines and units, counted in the database.
     ///
     /// # Errors
-    /// The database's error.
-    pub async fn deduct(
-        &self,
-        hub: &HubId,
-        sku: &SkuId,
-        qty: Quantity,
-    ) -> Result<Deduction, WmsError> {
-        let (h, s, q) = (hub.to_string(), sku.to_string(), qty.get());
+    /// [`WmsError::Unavailable`] with the database's error.
+    pub async fn stock_summary(&self) -> Result<StockSummary, WmsError> {
         self.db
-            .call(move |c| {
-                if c.prepare_cached(TAKE)?.execute(params![h, s, q])? > 0 {
-                    return Ok(Deduction::Done);
-                }
-                let exists: bool = c
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM inventory WHERE hub_id = ?1 AND sku_id = ?2)",
-                    )?
-                    .query_row(params![h, s], |r| r.get(0))?;
-                Ok(if exists {
-                    Deduction::Insufficient
-                } else {
-                    Deduction::NotFound
-                })
+            .call(|c| {
+                c.query_row(
+                    "SELECT count(*), COALESCE(SUM(quantity), 0), COALESCE(SUM(quantity = 0), 0)
+                     FROM inventory",
+                    [],
+                    |r| {
+                        Ok(StockSummary {
+                            lines: r.get(0)?,
+                            units: r.get(1)?,
+                            empty: r.get(2)?,
+                        })
+                    },
+                )
             })
             .await
             .map_err(map)
@@ -124,6 +122,28 @@ impl Inventory for EmbeddedWarehouse {
                         })
                     })?
                     .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn deduct(&self, hub: &HubId, sku: &SkuId, qty: Quantity) -> Result<Deduction, WmsError> {
+        let (h, s, q) = (hub.to_string(), sku.to_string(), qty.get());
+        self.db
+            .call(move |c| {
+                if c.prepare_cached(TAKE)?.execute(params![h, s, q])? > 0 {
+                    return Ok(Deduction::Done);
+                }
+                let exists: bool = c
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM inventory WHERE hub_id = ?1 AND sku_id = ?2)",
+                    )?
+                    .query_row(params![h, s], |r| r.get(0))?;
+                Ok(if exists {
+                    Deduction::Insufficient
+                } else {
+                    Deduction::NotFound
+                })
             })
             .await
             .map_err(map)

@@ -1,66 +1,32 @@
 //! The warehouse over HTTP (reqwest): the original wms-service contract
 //! (`validate_order`, `validate_inventory`) and, when the warehouse offers it, oms's
 //! batch endpoint `reserve`, which is all-or-nothing and idempotent by (seller, order).
+//! The wire shapes are [`crate::domain::wms_contract`]'s.
 //!
 //! A 5xx, a timeout or a refused connection is [`WmsError::Unavailable`], never valid;
 //! callers retry it with backoff and leave their message unacknowledged.
+//!
+//! - `errors`: reqwest errors and off-contract answers into [`WmsError`].
+//! - `probe`: what `oms doctor` asks of a warehouse.
 
+mod errors;
+mod probe;
+
+pub use errors::UnexpectedStatus;
+pub use probe::{ProbeFailure, WmsProbe};
+
+use crate::domain::wms_contract::{
+    ALREADY_RESERVED, Answer, RESERVE, RESERVED, ReserveAnswer, ReserveBody, VALIDATE_INVENTORY,
+    VALIDATE_ORDER, ValidateInventoryBody, ValidateOrderBody,
+};
 use crate::domain::{HubId, OrderItem, OrderKey, SkuId};
-use crate::ports::Detail;
 use crate::ports::{Reservation, Validation, Warehouse, WmsError};
 use async_trait::async_trait;
+use errors::{bad_body, bad_path, cut, no_answer, server_error, unexpected};
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
-
-/// Paths of the contract, relative to the base URL.
-pub const VALIDATE_ORDER: &str = "api/v1/orders/validate_order";
-pub const VALIDATE_INVENTORY: &str = "api/v1/orders/validate_inventory";
-pub const RESERVE: &str = "api/v1/orders/reserve";
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ValidateOrderBody {
-    pub sku_id: String,
-    pub hub_id: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ValidateInventoryBody {
-    pub sku_id: String,
-    pub hub_id: String,
-    pub quantity_ordered: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ReserveBody {
-    pub seller_id: String,
-    pub order_id: String,
-    pub items: Vec<OrderItem>,
-}
-
-/// The answer of `reserve`: `{"status":"reserved"|"already_reserved"}` (200) or
-/// `{"error":"Insufficient inventory","hub_id":..,"sku_id":..}` (409).
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct ReserveAnswer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hub_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku_id: Option<String>,
-}
-
-/// `{"message": ...}` or `{"error": ...}`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Answer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// Requests in flight at once in [`Warehouse::validate_many`] and
 /// [`Warehouse::reserve_many`].
@@ -75,10 +41,14 @@ const BATCH_NO: u8 = 2;
 pub struct HttpWarehouse {
     base: reqwest::Url,
     client: reqwest::Client,
+    /// Whether the warehouse offers `reserve`: not known yet, yes, or no (then items
+    /// are deducted one by one).
     batch: AtomicU8,
 }
 
 impl HttpWarehouse {
+    /// A client of the warehouse at `base`, each request bounded by `timeout`.
+    ///
     /// # Errors
     /// A message when `base` is not an http(s) URL or the client cannot be built.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, String> {
@@ -107,35 +77,30 @@ impl HttpWarehouse {
         })
     }
 
+    /// POSTs `body` to `path`; the status and the text of the answer. A 5xx is
+    /// [`WmsError::Unavailable`], like no answer at all.
     async fn post<B: Serialize>(
         &self,
         path: &str,
         body: &B,
     ) -> Result<(StatusCode, String), WmsError> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| WmsError::Protocol(Detail::from(e.to_string())))?;
+        let url = self.base.join(path).map_err(bad_path)?;
         let resp = self
             .client
             .post(url)
             .json(body)
             .send()
             .await
-            .map_err(|e| WmsError::Unavailable(Detail::from(describe(&e))))?;
+            .map_err(no_answer)?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| WmsError::Unavailable(Detail::from(describe(&e))))?;
+        let text = resp.text().await.map_err(no_answer)?;
         if status.is_server_error() {
-            return Err(WmsError::Unavailable(Detail::from(format!(
-                "{path}: HTTP {status}"
-            ))));
+            return Err(server_error(path, status));
         }
         Ok((status, text))
     }
 
+    /// `reserve`; `None` when the warehouse does not offer it (404, 405).
     async fn reserve_batch(
         &self,
         key: &OrderKey,
@@ -147,21 +112,14 @@ impl HttpWarehouse {
             items: items.to_vec(),
         };
         let (status, text) = self.post(RESERVE, &body).await?;
-        if matches!(
-            status,
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-        ) {
+        if lacks_endpoint(status) {
             return Ok(None);
         }
-        let a: ReserveAnswer = serde_json::from_str(&text).map_err(|_| {
-            WmsError::Protocol(Detail::from(format!(
-                "{RESERVE}: HTTP {status}: {}",
-                cut(&text)
-            )))
-        })?;
+        let a: ReserveAnswer =
+            serde_json::from_str(&text).map_err(|e| bad_body(RESERVE, status, &text, e))?;
         match (status, a.status.as_deref()) {
-            (StatusCode::OK, Some("reserved")) => Ok(Some(Reservation::Reserved)),
-            (StatusCode::OK, Some("already_reserved")) => Ok(Some(Reservation::AlreadyReserved)),
+            (StatusCode::OK, Some(RESERVED)) => Ok(Some(Reservation::Reserved)),
+            (StatusCode::OK, Some(ALREADY_RESERVED)) => Ok(Some(Reservation::AlreadyReserved)),
             (StatusCode::CONFLICT, _) => {
                 let hub = a.hub_id.as_deref().and_then(|h| HubId::parse(h).ok());
                 let sku = a.sku_id.as_deref().and_then(|s| SkuId::parse(s).ok());
@@ -171,25 +129,8 @@ impl HttpWarehouse {
                     sku_id: sku.unwrap_or_else(|| first.sku_id.clone()),
                 }))
             }
-            _ => Err(WmsError::Protocol(Detail::from(format!(
-                "{RESERVE}: HTTP {status}: {}",
-                cut(&text)
-            )))),
+            _ => Err(unexpected(RESERVE, status, &text)),
         }
-    }
-
-    /// Whether the warehouse offers the batch `reserve` endpoint (for `oms doctor`).
-    /// Asks with a body no warehouse can act on (`{}`): a warehouse with the endpoint
-    /// refuses it (400, 422), one without it answers 404 or 405. Nothing is reserved.
-    ///
-    /// # Errors
-    /// [`WmsError::Unavailable`] on a timeout, a refused connection or a 5xx.
-    pub async fn offers_batch_reserve(&self) -> Result<bool, WmsError> {
-        let (status, _) = self.post(RESERVE, &serde_json::json!({})).await?;
-        Ok(!matches!(
-            status,
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-        ))
     }
 
     /// The original contract: item by item. Not all-or-nothing and not idempotent.
@@ -210,30 +151,19 @@ impl HttpWarehouse {
                         sku_id: it.sku_id.clone(),
                     });
                 }
-                _ => {
-                    return Err(WmsError::Protocol(Detail::from(format!(
-                        "{VALIDATE_INVENTORY}: HTTP {status}: {}",
-                        cut(&text)
-                    ))));
-                }
+                _ => return Err(unexpected(VALIDATE_INVENTORY, status, &text)),
             }
         }
         Ok(Reservation::Reserved)
     }
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        format!("timed out: {e}")
-    } else if e.is_connect() {
-        format!("cannot connect: {e}")
-    } else {
-        e.to_string()
-    }
-}
-
-fn cut(s: &str) -> String {
-    s.chars().take(200).collect()
+/// Whether `status` says the warehouse has no such endpoint.
+fn lacks_endpoint(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    )
 }
 
 #[async_trait]
@@ -255,10 +185,7 @@ impl Warehouse for HttpWarehouse {
                     });
                 Ok(Validation::Unknown(why))
             }
-            _ => Err(WmsError::Protocol(Detail::from(format!(
-                "{VALIDATE_ORDER}: HTTP {status}: {}",
-                cut(&text)
-            )))),
+            _ => Err(unexpected(VALIDATE_ORDER, status, &text)),
         }
     }
 
