@@ -3,7 +3,7 @@
 //! queue. SQS has no "peek": listing receives with a short visibility and makes the
 //! messages visible again at once.
 
-use super::errors::{Op, map_err, short_code};
+use super::errors::{Op, map_err, short_code, unbuilt};
 use super::setup::{create_dead_letter_queue, queue_url, timeouts};
 use super::{SqsQueue, as_i32};
 use crate::ports::{DeadLetter, Detail, QueueError};
@@ -105,18 +105,21 @@ fn send_groups<'a>(taken: &[&'a Taken]) -> Vec<Vec<&'a Taken>> {
     groups
 }
 
-/// An error that stopped a redrive or purge, saying how far it got.
+/// An error that stopped a redrive or purge, saying how far it got (the error it
+/// extends stays its cause).
 fn after_progress(e: QueueError, what: &str, done: u64) -> QueueError {
     if done == 0 {
         return e;
     }
     match e {
-        QueueError::Unavailable(m) => {
-            QueueError::Unavailable(Detail::from(format!("{m} (after {done} messages {what})")))
-        }
-        QueueError::Other(m) => {
-            QueueError::Other(Detail::from(format!("{m} (after {done} messages {what})")))
-        }
+        QueueError::Unavailable(m) => QueueError::Unavailable(Detail::caused(
+            format!("{m} (after {done} messages {what})"),
+            m,
+        )),
+        QueueError::Other(m) => QueueError::Other(Detail::caused(
+            format!("{m} (after {done} messages {what})"),
+            m,
+        )),
         QueueError::LostReceipt => QueueError::LostReceipt,
     }
 }
@@ -166,7 +169,7 @@ impl SqsQueue {
             .data_type("Number")
             .string_value(count.saturating_sub(1).to_string())
             .build()
-            .map_err(|e| QueueError::Other(Detail::from(format!("SQS dead-lettering: {e}"))))?;
+            .map_err(|e| unbuilt(Op::DeadLetter, e))?;
         inner
             .client
             .send_message()
@@ -175,7 +178,7 @@ impl SqsQueue {
             .message_attributes(RECEIVES_ATTRIBUTE, receives)
             .send()
             .await
-            .map_err(|e| map_err(Op::DeadLetter, &inner.dlq.name, &e))?;
+            .map_err(|e| map_err(Op::DeadLetter, &inner.dlq.name, e))?;
         match inner
             .client
             .delete_message()
@@ -191,7 +194,7 @@ impl SqsQueue {
             Err(e) => {
                 // The copy is in the DLQ; the original comes back after its visibility
                 // and is dead-lettered again (at least once, as everything here).
-                let err = map_err(Op::DeadLetter, &inner.name, &e);
+                let err = map_err(Op::DeadLetter, &inner.name, e);
                 tracing::warn!(
                     message_id = id,
                     "dead-lettered a copy but could not delete the original: {err}"
@@ -227,7 +230,7 @@ impl SqsQueue {
             )
             .send()
             .await
-            .map_err(|e| map_err(op, &inner.dlq.name, &e))?;
+            .map_err(|e| map_err(op, &inner.dlq.name, e))?;
         out.messages
             .unwrap_or_default()
             .into_iter()
@@ -274,7 +277,7 @@ impl SqsQueue {
                 ),
                 Err(e) => tracing::warn!(
                     "dead letters stay hidden until their visibility runs out: {}",
-                    map_err(Op::ListDead, &inner.dlq.name, &e)
+                    map_err(Op::ListDead, &inner.dlq.name, e)
                 ),
             }
         }
@@ -302,7 +305,7 @@ impl SqsQueue {
                         .build()
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| QueueError::Other(Detail::from(format!("SQS {}: {e}", op.name()))))?;
+                .map_err(|e| unbuilt(op, e))?;
             let out = inner
                 .client
                 .delete_message_batch()
@@ -310,7 +313,7 @@ impl SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| map_err(op, &inner.dlq.name, &e))?;
+                .map_err(|e| map_err(op, &inner.dlq.name, e))?;
             for ok in &out.successful {
                 if let Some(t) = ok.id.parse::<usize>().ok().and_then(|i| chunk.get(i)) {
                     deleted.push(t.id.clone());
@@ -340,7 +343,7 @@ impl SqsQueue {
                     .build()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| QueueError::Other(Detail::from(format!("SQS redrive: {e}"))))?;
+            .map_err(|e| unbuilt(Op::Redrive, e))?;
         let out = inner
             .client
             .send_message_batch()
@@ -348,7 +351,7 @@ impl SqsQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| map_err(Op::Redrive, &inner.name, &e))?;
+            .map_err(|e| map_err(Op::Redrive, &inner.name, e))?;
         let of = |id: &str| id.parse::<usize>().ok().and_then(|i| group.get(i)).copied();
         let ok = out.successful.iter().filter_map(|e| of(&e.id)).collect();
         let refused = out
@@ -545,6 +548,19 @@ impl SqsQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::sqs::FaultKind;
+    use crate::adapters::sqs::errors::own_fault;
+
+    #[test]
+    fn an_error_after_progress_says_how_far_and_keeps_its_cause() {
+        let e = QueueError::Unavailable(own_fault(FaultKind::Busy, "SQS redrive: slow".into()));
+        let e = after_progress(e, "moved back to the queue", 3);
+        assert_eq!(
+            e.to_string(),
+            "queue unavailable: SQS redrive: slow (after 3 messages moved back to the queue)"
+        );
+        assert_eq!(FaultKind::of(&e), FaultKind::Busy);
+    }
 
     #[test]
     fn redriven_bodies_are_sent_in_batches_sqs_accepts() {

@@ -2,7 +2,7 @@
 //! on queues without redrive policy), extending, acknowledging and releasing one
 //! message; and the queue's depth.
 
-use super::errors::{Op, map_err};
+use super::errors::{FaultKind, Op, map_err, own_fault};
 use super::setup::{queue_attributes, timeouts};
 use super::{SqsQueue, as_i32, ceil_secs, visibility_secs};
 use crate::ports::{Detail, QueueDepth, QueueError, QueueMessage};
@@ -27,7 +27,7 @@ impl SqsQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(|e| map_err(Op::Send, &inner.name, &e))?;
+            .map_err(|e| map_err(Op::Send, &inner.name, e))?;
         out.message_id
             .ok_or_else(|| QueueError::Other("SQS accepted a message but gave no id".into()))
     }
@@ -65,7 +65,7 @@ impl SqsQueue {
                 )
                 .send()
                 .await
-                .map_err(|e| map_err(Op::Receive, &inner.name, &e))?;
+                .map_err(|e| map_err(Op::Receive, &inner.name, e))?;
             let arrived = Instant::now();
             if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
                 let (Some(id), Some(receipt)) = (m.message_id, m.receipt_handle) else {
@@ -131,7 +131,7 @@ impl SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_err(Op::Ack, &inner.name, &e));
+            .map_err(|e| map_err(Op::Ack, &inner.name, e));
         self.settle(msg, result, None)
     }
 
@@ -170,10 +170,13 @@ impl SqsQueue {
         )
         .await?
         .ok_or_else(|| {
-            QueueError::Other(Detail::from(format!(
-                "SQS depth: the queue {} does not exist (was it deleted?)",
-                inner.name
-            )))
+            QueueError::Other(own_fault(
+                FaultKind::MissingQueue,
+                format!(
+                    "SQS depth: the queue {} does not exist (was it deleted?)",
+                    inner.name
+                ),
+            ))
         })?;
         let dead = match self.dlq_url(false).await? {
             Some(url) => queue_attributes(
@@ -215,6 +218,6 @@ impl SqsQueue {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| map_err(op, &inner.name, &e))
+            .map_err(|e| map_err(op, &inner.name, e))
     }
 }

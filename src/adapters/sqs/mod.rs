@@ -30,7 +30,9 @@
 //!   out by another client) are left to SQS.
 //!
 //! No SDK type crosses the port: errors become [`QueueError`] (network, timeouts, 5xx
-//! and throttling are `Unavailable`; invalid or expired receipts are `LostReceipt`).
+//! and throttling are `Unavailable`; invalid or expired receipts are `LostReceipt`),
+//! and the [`SqsFault`] behind each one's detail tells its [`FaultKind`] (refused
+//! credentials, a missing queue, no answer ...) by type, with SQS's error code.
 //!
 //! The files of this folder, by concern: `setup` (the client, connecting, creating the
 //! queues and reading redrive policies), `errors` (sorting SDK errors into
@@ -43,6 +45,8 @@ mod errors;
 mod messages;
 mod receipts;
 mod setup;
+
+pub use errors::{FaultKind, SqsFault};
 
 use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! Setting up: the SDK client, connecting to the queue (looking it up, or creating it
 //! with its dead-letter queue and a redrive policy), and reading redrive policies.
 
-use super::errors::{Op, describe, is_missing_queue, map_err};
+use super::errors::{FaultKind, Op, describe, is_missing_queue, map_err, own_fault};
 use super::receipts::ReceiptBook;
 use super::{DeadLetterQueue, Inner, SqsQueue, SqsSettings, visibility_secs};
 use crate::ports::{Detail, QueueError};
@@ -65,7 +65,7 @@ pub(super) async fn queue_url(
     {
         Ok(out) => Ok(out.queue_url),
         Err(e) if is_missing_queue(&e) => Ok(None),
-        Err(e) => Err(map_err(Op::Connect, name, &e)),
+        Err(e) => Err(map_err(Op::Connect, name, e)),
     }
 }
 
@@ -88,7 +88,7 @@ pub(super) async fn queue_attributes(
     {
         Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
         Err(e) if is_missing_queue(&e) => Ok(None),
-        Err(e) => Err(map_err(op, name_of_url(url).unwrap_or(url), &e)),
+        Err(e) => Err(map_err(op, name_of_url(url).unwrap_or(url), e)),
     }
 }
 
@@ -118,7 +118,7 @@ async fn create_queue(
                 tracing::debug!(queue = name, "queue created concurrently: {}", describe(&e));
                 Ok(url)
             } else {
-                Err(map_err(Op::Connect, name, &e))
+                Err(map_err(Op::Connect, name, e))
             }
         }
     }
@@ -207,9 +207,10 @@ impl SqsQueue {
             (queue.to_owned(), None)
         };
         if name.ends_with(".fifo") {
-            return Err(QueueError::Other(Detail::from(format!(
-                "the SQS queue {name} is a FIFO queue; oms uses a standard queue"
-            ))));
+            return Err(QueueError::Other(own_fault(
+                FaultKind::Fifo,
+                format!("the SQS queue {name} is a FIFO queue; oms uses a standard queue"),
+            )));
         }
         let visibility = visibility_secs(settings.visibility_timeout);
         let dlq_name = format!("{name}-dlq");
@@ -273,9 +274,10 @@ impl SqsQueue {
         )
         .await?
         .ok_or_else(|| {
-            QueueError::Other(Detail::from(format!(
-                "the SQS queue {name} vanished while connecting"
-            )))
+            QueueError::Other(own_fault(
+                FaultKind::MissingQueue,
+                format!("the SQS queue {name} vanished while connecting"),
+            ))
         })?;
         let redrive = attrs
             .get(&QueueAttributeName::RedrivePolicy)
