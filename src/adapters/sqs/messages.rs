@@ -80,7 +80,7 @@ impl SqsQueue {
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                     .and_then(|c| c.parse::<u32>().ok())
                     .unwrap_or(1);
-                if !inner.redrive && count > inner.max_receives {
+                if inner.redrive_policy.is_none() && count > inner.max_receives {
                     self.dead_letter(&id, &receipt, &body, count).await?;
                     // Look again at once, whatever is left of the wait.
                     continue;

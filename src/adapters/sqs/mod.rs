@@ -38,15 +38,17 @@
 //! queues and reading redrive policies), `errors` (sorting SDK errors into
 //! [`QueueError`]), `receipts` (the receipt book), `messages` (send, receive, extend,
 //! ack, release, depth), `dead_letters` (moving, listing, redriving and purging dead
-//! letters).
+//! letters), `probe` (what `oms doctor` asks: [`SqsQueue::probe`]).
 
 mod dead_letters;
 mod errors;
 mod messages;
+mod probe;
 mod receipts;
 mod setup;
 
 pub use errors::{FaultKind, SqsFault};
+pub use probe::{ProbeFailure, Redrive, SqsFound, SqsProbe};
 
 use crate::ports::{DeadLetter, JobQueue, QueueDepth, QueueError, QueueMessage};
 use async_trait::async_trait;
@@ -90,8 +92,9 @@ struct Inner {
     visibility_secs: u64,
     /// Receives before the adapter dead-letters a message itself (no redrive policy).
     max_receives: u32,
-    /// Whether SQS moves dead letters itself (the queue has a redrive policy).
-    redrive: bool,
+    /// The queue's redrive policy, as SQS gave it; when there is one, SQS moves dead
+    /// letters itself.
+    redrive_policy: Option<String>,
     /// The redrive policy's `maxReceiveCount`: the receives of a message SQS moved.
     policy_receives: Option<u32>,
     /// The dead-letter queue: its name, owner account, and URL once known.

@@ -7,6 +7,7 @@ use super::{DeadLetterQueue, Inner, SqsQueue, SqsSettings, visibility_secs};
 use crate::ports::{Detail, QueueError};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::Region;
+use aws_sdk_sqs::config::retry::RetryConfig;
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 /// Region used when the AWS configuration chain names none.
 const DEFAULT_REGION: &str = "us-east-1";
 /// Time to open a connection to SQS.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time SQS has to answer one attempt of a call, beyond a receive's long-poll wait.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 /// Time one call may take with its retries, beyond a receive's long-poll wait.
@@ -32,6 +33,31 @@ pub(super) fn timeouts(wait: Duration) -> TimeoutConfig {
         .operation_attempt_timeout(wait + ATTEMPT_TIMEOUT)
         .operation_timeout(wait + CALL_TIMEOUT)
         .build()
+}
+
+/// An SQS client for `endpoint` (AWS when `None`), with the region and credentials
+/// of the standard AWS configuration chain (`us-east-1` when it names no region),
+/// `timeouts`, and at most `max_attempts` attempts a call (the SDK's standard retries
+/// when `None`).
+pub(super) async fn client(
+    endpoint: Option<&str>,
+    timeouts: TimeoutConfig,
+    max_attempts: Option<u32>,
+) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = endpoint.filter(|e| !e.trim().is_empty()) {
+        loader = loader.endpoint_url(endpoint.trim());
+    }
+    let shared = loader.load().await;
+    let mut conf = aws_sdk_sqs::config::Builder::from(&shared);
+    if shared.region().is_none() {
+        conf = conf.region(Region::new(DEFAULT_REGION));
+    }
+    conf = conf.timeout_config(timeouts);
+    if let Some(attempts) = max_attempts {
+        conf = conf.retry_config(RetryConfig::standard().with_max_attempts(attempts));
+    }
+    Client::from_conf(conf.build())
 }
 
 /// The last path segment of a queue URL (its name).
@@ -177,21 +203,7 @@ impl SqsQueue {
     /// [`QueueError::Unavailable`] when SQS cannot be reached, [`QueueError::Other`]
     /// when it refuses (credentials, permissions, an invalid name, a FIFO queue).
     pub async fn connect(settings: SqsSettings) -> Result<Self, QueueError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(endpoint) = settings
-            .endpoint
-            .as_deref()
-            .filter(|e| !e.trim().is_empty())
-        {
-            loader = loader.endpoint_url(endpoint.trim());
-        }
-        let shared = loader.load().await;
-        let mut conf = aws_sdk_sqs::config::Builder::from(&shared);
-        if shared.region().is_none() {
-            conf = conf.region(Region::new(DEFAULT_REGION));
-        }
-        conf = conf.timeout_config(timeouts(Duration::ZERO));
-        let client = Client::from_conf(conf.build());
+        let client = client(settings.endpoint.as_deref(), timeouts(Duration::ZERO), None).await;
 
         let queue = settings.queue.trim();
         let (name, given_url) = if is_url(queue) {
@@ -217,10 +229,10 @@ impl SqsQueue {
 
         let existing = match given_url {
             Some(url) => {
-                let probe =
+                let found =
                     queue_attributes(&client, &url, &[QueueAttributeName::QueueArn], Op::Connect)
                         .await?;
-                probe.map(|_| url)
+                found.map(|_| url)
             }
             None => queue_url(&client, &name, None).await?,
         };
@@ -305,7 +317,7 @@ impl SqsQueue {
                 name,
                 visibility_secs: visibility,
                 max_receives: settings.max_receives,
-                redrive: redrive.is_some(),
+                redrive_policy: redrive.cloned(),
                 policy_receives,
                 dlq,
                 receipts: Mutex::new(ReceiptBook::new(Instant::now())),
