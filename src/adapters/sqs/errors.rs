@@ -5,6 +5,7 @@
 //! by type ([`FaultKind`]) and keeps SQS's error code and the SDK's error.
 
 use crate::ports::{Cause, Detail, QueueError};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
@@ -15,7 +16,8 @@ pub enum FaultKind {
     Unreachable,
     /// SQS answered "not now": throttling, a 5xx, or a response that could not be read.
     Busy,
-    /// The AWS configuration chain found no credentials to sign the call with.
+    /// The AWS configuration chain found no credentials to sign the call with, or their
+    /// provider failed.
     NoCredentials,
     /// SQS refused the credentials or their permissions (an error code such as
     /// `AccessDenied`, `InvalidClientTokenId` or `SignatureDoesNotMatch`, or HTTP 401 or
@@ -232,7 +234,7 @@ where
 {
     let what = op.name();
     match &err {
-        SdkError::DispatchFailure(_) if lacks_credentials(&err) => {
+        SdkError::DispatchFailure(_) if credentials_error(&err).is_some_and(lacks_credentials) => {
             let summary = format!(
                 "SQS {what} on {queue}: no usable AWS credentials (set AWS_ACCESS_KEY_ID and \
              AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an instance role): {}",
@@ -248,6 +250,10 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             let kind = if matches!(err, SdkError::ResponseError(_)) {
                 FaultKind::Busy
+            } else if credentials_error(&err).is_some() {
+                // The credentials' provider failed (an instance role's endpoint did not
+                // answer, say): the call may work later, but the fix is the credentials.
+                FaultKind::NoCredentials
             } else {
                 FaultKind::Unreachable
             };
@@ -315,21 +321,28 @@ pub(super) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     out.replace('\n', " ")
 }
 
-/// Whether a dispatch failed because the AWS configuration chain found no credentials
-/// (a configuration problem, not an outage).
-fn lacks_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+/// The credentials provider's error, when loading the credentials is what failed the
+/// call (the SDK reports it as a dispatch failure).
+fn credentials_error<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a CredentialsError> {
     let mut next = Some(err);
     while let Some(e) = next {
-        let text = e.to_string();
-        if text.contains("no credentials found")
-            || text.contains("credential provider was not enabled")
-            || text.contains("credentials provider was not properly configured")
-        {
-            return true;
+        if let Some(found) = e.downcast_ref::<CredentialsError>() {
+            return Some(found);
         }
         next = e.source();
     }
-    false
+    None
+}
+
+/// Whether the AWS configuration chain found no credentials, or was set up wrongly (a
+/// configuration problem, not an outage).
+fn lacks_credentials(err: &CredentialsError) -> bool {
+    matches!(
+        err,
+        CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_)
+    )
 }
 
 /// Whether SQS said the queue does not exist.
@@ -427,6 +440,27 @@ mod tests {
             other.to_string(),
             "queue error: SQS send on jobs: InvalidParameterValue (HTTP 400) bad"
         );
+    }
+
+    #[test]
+    fn credentials_that_cannot_be_loaded_are_told_by_their_type() {
+        let failed = |e: CredentialsError| {
+            let e = SdkError::<GetQueueUrlError, HttpResponse>::dispatch_failure(
+                ConnectorError::other(e.into(), None),
+            );
+            map_err(Op::Connect, "jobs", e)
+        };
+        let none = failed(CredentialsError::not_loaded("no providers in chain"));
+        assert!(matches!(none, QueueError::Other(_)));
+        assert_eq!(FaultKind::of(&none), FaultKind::NoCredentials);
+        assert!(
+            none.to_string()
+                .contains("SQS connect on jobs: no usable AWS credentials"),
+            "{none}"
+        );
+        let broken = failed(CredentialsError::provider_error("IMDS did not answer"));
+        assert!(matches!(broken, QueueError::Unavailable(_)));
+        assert_eq!(FaultKind::of(&broken), FaultKind::NoCredentials);
     }
 
     #[test]
