@@ -4,10 +4,12 @@
 use super::embedded::{no_db, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded};
 use crate::adapters::embedded::{Db, EmbeddedBus};
-use crate::adapters::kafka::{KafkaBus, KafkaSettings};
+use crate::adapters::kafka::{KafkaBus, KafkaSettings, ProbeFailure, TopicFound};
 use crate::config::Config;
 use crate::ports::EventBus;
 
+/// The `bus` check of `config`'s event bus (`db`: the embedded database, when it
+/// opened).
 pub async fn check(config: &Config, db: Option<Db>) -> Check {
     const NAME: &str = "bus";
     let group = config.group.clone();
@@ -72,28 +74,29 @@ fn kafka_unreachable_fix() -> String {
         .into()
 }
 
+/// Kafka answers, the topic is there (created when missing, as every `oms` command
+/// does on connecting), and the group's lag can be read.
 async fn kafka(settings: KafkaSettings, group: String) -> Check {
     const NAME: &str = "bus";
     let what = format!("kafka {} at {}", settings.topic, settings.brokers);
-    let found = match KafkaBus::inspect(&settings, REQUEST_TIMEOUT).await {
-        Ok(f) => f,
-        Err(e) => {
+    let probe = match KafkaBus::probe(&settings, &group, REQUEST_TIMEOUT).await {
+        Ok(p) => p,
+        Err(ProbeFailure::NoBroker(e)) => {
             return Check::fail(
                 NAME,
                 format!("{what}: no broker answers: {e}"),
                 kafka_unreachable_fix(),
             );
         }
-    };
-    let created = found.partitions.is_none();
-    let bus = match KafkaBus::connect(settings.clone()).await {
-        Ok(b) => b,
-        Err(e) => {
+        Err(ProbeFailure::Connect {
+            topic_missing,
+            error: e,
+        }) => {
             return Check::fail(
                 NAME,
                 format!(
                     "{what}: {}{e}",
-                    if created {
+                    if topic_missing {
                         "the topic is missing and cannot be created: "
                     } else {
                         ""
@@ -107,24 +110,19 @@ async fn kafka(settings: KafkaSettings, group: String) -> Check {
             );
         }
     };
-    let partitions = match found.partitions {
-        Some(n) => Some(n),
-        None => KafkaBus::inspect(&settings, REQUEST_TIMEOUT)
-            .await
-            .ok()
-            .and_then(|f| f.partitions),
+    let topic_text = match probe.topic {
+        TopicFound::Present(n) => format!("topic present, {n} partitions"),
+        TopicFound::Created(Some(n)) => {
+            format!("topic was missing, created now with {n} partitions")
+        }
+        TopicFound::Created(None) => "topic created now".to_owned(),
     };
-    let topic_text = match (created, partitions) {
-        (false, Some(n)) => format!("topic present, {n} partitions"),
-        (true, Some(n)) => format!("topic was missing, created now with {n} partitions"),
-        (_, None) => "topic created now".to_owned(),
-    };
-    match bus.lag(&group).await {
+    match probe.lag {
         Ok(lag) => Check::pass(
             NAME,
             format!(
                 "{what}: {}; {topic_text}; group {group} lag {lag}",
-                match found.brokers {
+                match probe.brokers {
                     1 => "1 broker".to_owned(),
                     n => format!("{n} brokers"),
                 }

@@ -4,9 +4,11 @@
 use super::embedded::{no_db, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded, hosts};
 use crate::adapters::embedded::Db;
-use crate::adapters::mongo::{MongoInspection, MongoStore};
+use crate::adapters::mongo::{MongoCause, MongoInspection, MongoStore};
 use crate::config::{Config, StoreChoice};
 
+/// The `store` check of `config`'s order store (`db`: the embedded database, when it
+/// opened).
 pub async fn check(config: &Config, db: Option<Db>) -> Check {
     const NAME: &str = "store";
     match &config.store_backend {
@@ -65,14 +67,14 @@ fn missing_text(m: &MongoInspection) -> String {
     parts.join("; ")
 }
 
+/// MongoDB answers, and its collections and indexes are there (created when missing, as
+/// every `oms` command does on connecting).
 async fn mongo(uri: String, database: String, what: String) -> Check {
     const NAME: &str = "store";
     let before = match MongoStore::inspect(&uri, &database, REQUEST_TIMEOUT).await {
         Ok(m) => m,
         Err(e) => {
-            let text = e.to_string();
-            let lower = text.to_ascii_lowercase();
-            let fix = if lower.contains("auth") || lower.contains("unauthorized") {
+            let fix = if MongoCause::of(&e).is_some_and(MongoCause::refused_credentials) {
                 "correct the user and password of OMS_MONGODB_URI (and authSource), and grant \
                  the user readWrite and createIndex on the database"
                     .to_owned()
@@ -116,8 +118,7 @@ async fn mongo(uri: String, database: String, what: String) -> Check {
     }
     let missing = missing_text(&before);
     if let Err(e) = MongoStore::connect(&uri, &database).await {
-        let text = e.to_string();
-        let fix = if text.contains("E11000") || text.contains("duplicate key") {
+        let fix = if MongoCause::of(&e).is_some_and(MongoCause::duplicate_key) {
             "remove the orders stored twice under one (seller_id, order_id), then run `oms \
              doctor` again to create the unique index"
                 .to_owned()
