@@ -7,7 +7,7 @@
 //! - `jobs`: one document per job, `_id` = the job id, with its state, error and counts.
 //! - `job_rejects`: one document per reject of a job (`job_id`, `gen`, `seq`, `row`,
 //!   `order_id`, `column`, `reason`), kept apart from the job so a huge file's rejects
-//!   never meet the 16 MB document limit. `finish_job` writes a new generation (`gen`)
+//!   never meet the 16 MB document limit. `record_job` writes a new generation (`gen`)
 //!   and then points the job at it, so readers never see a half-replaced list.
 //!
 //! [`MongoStore::connect`] creates the indexes that back every `orders ls` filter and
@@ -37,7 +37,7 @@ pub use inspect::MongoInspection;
 pub use schema::IndexSpec;
 
 use crate::domain::{Job, JobState, NewOrder, Order, OrderKey, Outcome, Reject, Status};
-use crate::ports::{Detail, Inserted, JobReport, OrderFilter, OrderStore, StoreError};
+use crate::ports::{Detail, Inserted, JobRecord, OrderFilter, OrderStore, StoreError};
 use async_trait::async_trait;
 use dates::{date_ceil, date_floor};
 use decode::{
@@ -281,7 +281,7 @@ impl OrderStore for MongoStore {
         read_job(&stored)
     }
 
-    async fn finish_job(&self, report: &JobReport) -> Result<(), StoreError> {
+    async fn record_job(&self, report: &JobRecord) -> Result<(), StoreError> {
         // 1. The new rejects, as a generation nobody reads yet.
         let gen_ = uuid::Uuid::new_v4().simple().to_string();
         if !report.rejects.is_empty() {

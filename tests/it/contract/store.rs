@@ -9,7 +9,7 @@ use oms::domain::{
     HubId, Job, JobCounts, JobState, NewOrder, OrderId, OrderKey, Outcome,
     REASON_INSUFFICIENT_INVENTORY, Reject, SellerId, Status,
 };
-use oms::ports::{Inserted, JobReport, OrderFilter};
+use oms::ports::{Inserted, JobRecord, OrderFilter};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -317,7 +317,7 @@ store_test!(counts_follow_statuses_and_job_states, async |f| {
         .await
         .expect("job");
     store
-        .finish_job(&JobReport {
+        .record_job(&JobRecord {
             job_id: "j2".into(),
             state: JobState::Done,
             error: None,
@@ -514,7 +514,7 @@ store_test!(finish_job_stores_counts_and_replaces_rejects, async |f| {
         },
     ];
     store
-        .finish_job(&JobReport {
+        .record_job(&JobRecord {
             job_id: "j1".into(),
             state: JobState::Done,
             error: None,
@@ -536,7 +536,7 @@ store_test!(finish_job_stores_counts_and_replaces_rejects, async |f| {
         reason: "checksum mismatch".into(),
     }];
     store
-        .finish_job(&JobReport {
+        .record_job(&JobRecord {
             job_id: "j1".into(),
             state: JobState::Failed,
             error: Some("checksum mismatch".into()),
