@@ -1,7 +1,7 @@
 //! The bus check: the embedded log's partitions and lag; Kafka reachable, the topic,
 //! the group's lag.
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded};
 use crate::adapters::embedded::{Db, EmbeddedBus};
 use crate::adapters::kafka::{KafkaBus, KafkaSettings, ProbeFailure, TopicFound};
@@ -15,11 +15,8 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
     let group = config.group.clone();
     match crate::wiring::kafka_settings(config) {
         None => {
-            let Some(db) = db else {
-                return no_db(NAME);
-            };
             let settings = crate::wiring::bus_settings(config);
-            let r = bounded(CHECK_TIMEOUT, move || async move {
+            let ask = move |db: Db| async move {
                 let partitions = db
                     .contents()
                     .await
@@ -30,10 +27,9 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok::<_, String>((partitions, lag, group))
-            })
-            .await;
-            match r {
-                Ok(Ok((partitions, lag, group))) => Check::pass(
+            };
+            let pass = |(partitions, lag, group): (u64, u64, String)| {
+                Check::pass(
                     NAME,
                     if partitions == 0 {
                         format!(
@@ -44,19 +40,9 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
                     } else {
                         format!("embedded: {partitions} partitions; group {group} lag {lag}")
                     },
-                ),
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }
+                )
+            };
+            embedded_port(NAME, db, ask, pass).await
         }
         Some(settings) => {
             let what = format!("kafka {} at {}", settings.topic, settings.brokers);

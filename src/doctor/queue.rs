@@ -1,28 +1,22 @@
 //! The queue checks: the embedded queue's depth; SQS reachable, the queue and its
 //! dead-letter queue.
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded};
 use crate::adapters::embedded::{Db, EmbeddedQueue};
-use crate::config::{Config, QueueChoice};
-use crate::ports::JobQueue;
+use crate::config::Config;
+use crate::ports::{JobQueue, QueueDepth};
 
 /// The `queue` check (and, on SQS, the `dead-letter queue` check) of the queue in
 /// `config`; `db` is the embedded database when it could be opened.
 pub async fn check(config: &Config, db: Option<Db>) -> Vec<Check> {
     const NAME: &str = "queue";
-    match &config.queue_backend {
-        QueueChoice::Embedded => {
-            let Some(db) = db else {
-                return vec![no_db(NAME)];
-            };
+    match crate::wiring::sqs_settings(config) {
+        None => {
             let settings = crate::wiring::queue_settings(config);
-            let depth = bounded(CHECK_TIMEOUT, move || async move {
-                EmbeddedQueue::new(db, settings).depth().await
-            })
-            .await;
-            vec![match depth {
-                Ok(Ok(d)) => Check::pass(
+            let ask = move |db| async move { EmbeddedQueue::new(db, settings).depth().await };
+            let pass = |d: QueueDepth| {
+                Check::pass(
                     NAME,
                     format!(
                         "embedded: {} visible, {} in flight, {} dead-lettered (after {} \
@@ -33,31 +27,19 @@ pub async fn check(config: &Config, db: Option<Db>) -> Vec<Check> {
                         settings.max_receives,
                         if d.dead > 0 { "; see `oms dlq ls`" } else { "" }
                     ),
-                ),
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }]
-        }
-        QueueChoice::Sqs { queue, endpoint } => {
-            let Some(settings) = crate::wiring::sqs_settings(config) else {
-                unreachable!("the queue is SQS")
+                )
             };
+            vec![embedded_port(NAME, db, ask, pass).await]
+        }
+        Some(settings) => {
+            let (queue, endpoint) = (settings.queue.clone(), settings.endpoint.is_some());
             match bounded(CHECK_TIMEOUT, move || sqs::checks(settings)).await {
                 Ok(checks) => checks,
                 Err(why) => vec![timed_out(
                     NAME,
                     &format!("sqs {queue}"),
                     &why,
-                    &sqs::unreachable_fix(endpoint.is_some()),
+                    &sqs::unreachable_fix(endpoint),
                 )],
             }
         }

@@ -1,9 +1,9 @@
 //! The store check: the embedded store's counts; MongoDB reachable, its collections
 //! and indexes.
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded, hosts};
-use crate::adapters::embedded::Db;
+use crate::adapters::embedded::{Contents, Db};
 use crate::adapters::mongo::{MongoCause, MongoInspection, MongoStore};
 use crate::config::{Config, StoreChoice};
 
@@ -13,29 +13,14 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
     const NAME: &str = "store";
     match &config.store_backend {
         StoreChoice::Embedded => {
-            let Some(db) = db else {
-                return no_db(NAME);
+            let ask = |db: Db| async move { db.contents().await };
+            let pass = |c: Contents| {
+                Check::pass(
+                    NAME,
+                    format!("embedded: {} orders, {} jobs", c.orders, c.jobs),
+                )
             };
-            let r = bounded(CHECK_TIMEOUT, move || async move {
-                db.contents().await.map(|c| (c.orders, c.jobs))
-            })
-            .await;
-            match r {
-                Ok(Ok((orders, jobs))) => {
-                    Check::pass(NAME, format!("embedded: {orders} orders, {jobs} jobs"))
-                }
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }
+            embedded_port(NAME, db, ask, pass).await
         }
         StoreChoice::Mongo { uri, database } => {
             let what = format!("mongodb {database} at {}", hosts(&uri.0));
