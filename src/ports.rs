@@ -1,7 +1,8 @@
-//! The four ports oms talks through: the job queue, the event bus, the order store and
-//! the warehouse (WMS), plus the optional unit of work that lets adapters sharing one
-//! database commit several ports' changes at once. Each port has one error enum;
-//! adapters map their driver errors into it and never leak driver types.
+//! The ports oms talks through: the job queue, the event bus, the order store and the
+//! warehouse (WMS) with its operator side (inventory), plus the optional unit of work
+//! that lets adapters sharing one database commit several ports' changes at once. Each
+//! port has one error enum, whose variants carry a [`Detail`]: adapters map their driver
+//! errors into it, keep the driver's error as its cause, and never leak driver types.
 
 use crate::domain::stock_file::Stock;
 use crate::domain::{
