@@ -345,7 +345,7 @@ pub enum WmsCommand {
     /// Serve the embedded inventory of the data dir as a warehouse over HTTP: the
     /// original wms-service endpoints plus an all-or-nothing, idempotent batch reserve
     #[command(
-        after_help = "Example:\n  oms wms serve --bind 127.0.0.1:8082\n  OMS_WMS_URL=http://127.0.0.1:8082 oms ingest"
+        after_help = "Examples:\n  oms wms serve --bind 127.0.0.1:8082\n  OMS_WMS_URL=http://127.0.0.1:8082 oms ingest\n  OMS_WMS_TOKEN=s3cret oms wms serve --bind 0.0.0.0:8082\n  OMS_WMS_URL=http://wms:8082 OMS_WMS_TOKEN=s3cret oms ingest\n\nA non-loopback address needs OMS_WMS_TOKEN; with a token every /api route needs\n`Authorization: Bearer TOKEN`, which oms sends when OMS_WMS_TOKEN is set where it runs."
     )]
     Serve(WmsServeArgs),
 }

@@ -144,6 +144,9 @@ pub struct Config {
     pub wms_backend: WmsChoice,
     /// The bearer token `oms serve` requires (`OMS_API_TOKEN`).
     pub api_token: Option<Secret>,
+    /// The warehouse's bearer token (`OMS_WMS_TOKEN`): what `oms wms serve` requires,
+    /// and what the HTTP warehouse adapter sends.
+    pub wms_token: Option<Secret>,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -266,6 +269,7 @@ impl Config {
                 None => WmsChoice::Embedded,
             },
             api_token: std::env::var("OMS_API_TOKEN").ok().map(Secret),
+            wms_token: std::env::var("OMS_WMS_TOKEN").ok().map(Secret),
         })
     }
 

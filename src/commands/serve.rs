@@ -4,19 +4,16 @@ use super::{bad, exit, shutdown_on_signals};
 use crate::app::files::StorageRoot;
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::http::api;
+use crate::http::{api, guard};
 use crate::wiring::{self, Role};
 use anyhow::Context;
 
 pub async fn run(a: &ServeArgs, config: &Config) -> anyhow::Result<u8> {
-    let b = wiring::backends(config, Role::Worker).await?;
     let token = config.api_token.as_ref().map(|t| t.0.as_str());
-    let addr: std::net::SocketAddr = tokio::net::lookup_host(&a.bind)
-        .await
-        .ok()
-        .and_then(|mut it| it.next())
-        .ok_or_else(|| bad(format!("--bind {}: not an address", a.bind)))?;
+    let token = guard::token_setting("OMS_API_TOKEN", token).map_err(bad)?;
+    let addr = guard::resolve(&a.bind).await.map_err(bad)?;
     api::check_bind(&addr, token).map_err(bad)?;
+    let b = wiring::backends(config, Role::Worker).await?;
     let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

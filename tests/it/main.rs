@@ -7,7 +7,7 @@
 //!   adapter of its port; `adapters/`: one fixture file per adapter, with the tests
 //!   only that backend can fail.
 //! - `e2e`, `e2e_real`, `api`, `dlq`, `doctor`, `hostile`, `operator`, `secrets`,
-//!   `shutdown`, `tty`: the built `oms` binary run as separate processes, on the
+//!   `shutdown`, `tty`, `wms_auth`: the built `oms` binary run as separate processes, on the
 //!   embedded default or on the real services (`scripts/services up`; such tests skip
 //!   themselves without them, or fail when `OMS_REQUIRE_SERVICES=1`).
 //! - `completions`, `man`: the committed generated files are up to date.
@@ -32,3 +32,4 @@ mod secrets;
 mod shutdown;
 mod support;
 mod tty;
+mod wms_auth;
