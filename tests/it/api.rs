@@ -4,7 +4,8 @@
 //! default with the caller's `OMS_*` settings stripped. Each test starts its own server
 //! and kills it when it ends (pass or fail). The CLI steps of a flow (`inventory load`,
 //! `ingest --drain`, `fulfil --drain`) run against the same data dir. The process and
-//! server harness is in `crate::support` ([`ApiServer`]).
+//! server harness is in `crate::support` ([`ApiServer`]); the seller-scoped tokens are
+//! `crate::api_tokens`'s.
 
 use crate::support::*;
 use reqwest::{Method, StatusCode};

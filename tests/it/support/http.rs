@@ -86,6 +86,11 @@ impl ApiServer {
         self.send(Method::GET, path, None, None).await
     }
 
+    /// `GET path` with a bearer token.
+    pub async fn get_as(&self, token: &str, path: &str) -> Resp {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
     pub async fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Resp {
         self.send(Method::POST, path, None, Some(body.into())).await
     }
@@ -93,6 +98,18 @@ impl ApiServer {
     pub async fn bulkorder(&self, body: &Value) -> Resp {
         self.post("/api/v1/orders/bulkorder", body.to_string())
             .await
+    }
+
+    /// The bulkorder of `file` for `seller`, with a bearer token.
+    pub async fn bulkorder_as(&self, token: &str, seller: &str, file: &str) -> Resp {
+        let body = json!({ "sellerID": seller, "filePath": file }).to_string();
+        self.send(
+            Method::POST,
+            "/api/v1/orders/bulkorder",
+            Some(token),
+            Some(body.into_bytes()),
+        )
+        .await
     }
 
     /// `GET /metrics` as text.
@@ -228,4 +245,12 @@ pub fn sample(metrics: &str, series: &str) -> Option<f64> {
 /// The value of one Prometheus sample line, which must be present.
 pub fn the_sample(metrics: &str, series: &str) -> f64 {
     sample(metrics, series).unwrap_or_else(|| panic!("/metrics has no {series}:\n{metrics}"))
+}
+
+/// `oms_api_refusals_total{reason="REASON"}`.
+pub fn refusals(metrics: &str, reason: &str) -> f64 {
+    the_sample(
+        metrics,
+        &format!("oms_api_refusals_total{{reason=\"{reason}\"}}"),
+    )
 }
