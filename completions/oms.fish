@@ -43,6 +43,7 @@ complete -c oms -n "__fish_oms_needs_command" -f -a "dlq" -d 'Messages that coul
 complete -c oms -n "__fish_oms_needs_command" -f -a "doctor" -d 'Check the configuration and every configured backend'
 complete -c oms -n "__fish_oms_needs_command" -f -a "wms" -d 'The reference warehouse service over HTTP'
 complete -c oms -n "__fish_oms_needs_command" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
+complete -c oms -n "__fish_oms_needs_command" -f -a "token" -d 'Seller-scoped API tokens of `oms serve` (the tokens file, OMS_API_TOKENS_FILE)'
 complete -c oms -n "__fish_oms_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oms -n "__fish_oms_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand submit" -s s -l seller -d 'The submitting seller; rows of other sellers are rejected (asked for on a terminal when missing)' -r
@@ -302,6 +303,51 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand serve" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand serve" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -f -a "add" -d 'Make a new token for some sellers (or all); prints it once, stores its SHA-256'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -f -a "ls" -d 'List the tokens: names, sellers, when each was added (never a token)'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -f -a "rm" -d 'Remove a token (a running `oms serve` refuses it once it has read the file again)'
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s s -l seller -d 'A seller the token may submit for and read (repeat for several)' -r
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l all-sellers -d 'The token may act for every seller'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "add" -d 'Make a new token for some sellers (or all); prints it once, stores its SHA-256'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the tokens: names, sellers, when each was added (never a token)'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove a token (a running `oms serve` refuses it once it has read the file again)'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand completions" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand completions" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand completions" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -310,18 +356,19 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand completions" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "orders" -d 'Query stored orders'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "jobs" -d 'Query bulk-order jobs'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "doctor" -d 'Check the configuration and every configured backend'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "orders" -d 'Query stored orders'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "jobs" -d 'Query bulk-order jobs'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "doctor" -d 'Check the configuration and every configured backend'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "token" -d 'Seller-scoped API tokens of `oms serve` (the tokens file, OMS_API_TOKENS_FILE)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "ls" -d 'List orders (oldest first)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "show" -d 'One order with its items and status history'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "retry" -d 'Publish on_hold orders again so `oms fulfil` tries them again (after a restock)'
@@ -334,3 +381,6 @@ complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "redrive" -d 'Move every dead-lettered message back to the queue'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from dlq" -f -a "purge" -d 'Delete every dead-lettered message for good'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from wms" -f -a "serve" -d 'Serve the embedded inventory of the data dir as a warehouse over HTTP: the original wms-service endpoints plus an all-or-nothing, idempotent batch reserve'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "add" -d 'Make a new token for some sellers (or all); prints it once, stores its SHA-256'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "ls" -d 'List the tokens: names, sellers, when each was added (never a token)'
+complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from token" -f -a "rm" -d 'Remove a token (a running `oms serve` refuses it once it has read the file again)'

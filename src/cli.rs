@@ -137,9 +137,15 @@ pub enum Command {
     Wms(WmsCommand),
     /// The bulkorder HTTP API and read-only order and job queries
     #[command(
-        after_help = "Examples:\n  oms serve                                   # 127.0.0.1:8081, no token needed\n  OMS_API_TOKEN=s3cret oms serve --bind 0.0.0.0:8081\n  curl -X POST localhost:8081/api/v1/orders/bulkorder -d '{\"sellerID\":1,\"filePath\":\"storage/orders.csv\"}'\n\nA non-loopback address needs OMS_API_TOKEN; with a token every /api route needs\n`Authorization: Bearer TOKEN`. The API is described at /openapi.json."
+        after_help = "Examples:\n  oms serve                                   # 127.0.0.1:8081, no token needed\n  OMS_API_TOKEN=s3cret oms serve --bind 0.0.0.0:8081\n  curl -X POST localhost:8081/api/v1/orders/bulkorder -d '{\"sellerID\":1,\"filePath\":\"storage/orders.csv\"}'\n\nA non-loopback address needs OMS_API_TOKEN or a tokens file (OMS_API_TOKENS_FILE);\nwith either, every /api route needs `Authorization: Bearer TOKEN`. OMS_API_TOKEN acts\nfor every seller; a token of the file (`oms token add`) only for its sellers. The file\nis read again when it changes and on SIGHUP. The API is described at /openapi.json."
     )]
     Serve(ServeArgs),
+    /// Seller-scoped API tokens of `oms serve` (the tokens file, OMS_API_TOKENS_FILE)
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  oms token add acme --seller 7 --seller 8   # prints the new token once\n  oms token ls\n  oms token rm acme\n\nThe file (OMS_API_TOKENS_FILE, or [api] tokens_file in oms.toml) holds each token's\nSHA-256 only. A running `oms serve` reads it again when it changes and on SIGHUP."
+    )]
+    Token(TokenCommand),
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  oms completions bash > ~/.local/share/bash-completion/completions/oms"
@@ -345,7 +351,7 @@ pub enum WmsCommand {
     /// Serve the embedded inventory of the data dir as a warehouse over HTTP: the
     /// original wms-service endpoints plus an all-or-nothing, idempotent batch reserve
     #[command(
-        after_help = "Example:\n  oms wms serve --bind 127.0.0.1:8082\n  OMS_WMS_URL=http://127.0.0.1:8082 oms ingest"
+        after_help = "Examples:\n  oms wms serve --bind 127.0.0.1:8082\n  OMS_WMS_URL=http://127.0.0.1:8082 oms ingest\n  OMS_WMS_TOKEN=s3cret oms wms serve --bind 0.0.0.0:8082\n  OMS_WMS_URL=http://wms:8082 OMS_WMS_TOKEN=s3cret oms ingest\n\nA non-loopback address needs OMS_WMS_TOKEN; with a token every /api route needs\n`Authorization: Bearer TOKEN`, which oms sends when OMS_WMS_TOKEN is set where it runs."
     )]
     Serve(WmsServeArgs),
 }
@@ -367,4 +373,42 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a new token for some sellers (or all); prints it once, stores its SHA-256
+    #[command(
+        after_help = "Examples:\n  oms token add acme --seller 7\n  oms token add reports --all-sellers"
+    )]
+    Add(TokenAddArgs),
+    /// List the tokens: names, sellers, when each was added (never a token)
+    #[command(after_help = "Example:\n  oms token ls --output json")]
+    Ls(TokenLsArgs),
+    /// Remove a token (a running `oms serve` refuses it once it has read the file again)
+    #[command(after_help = "Example:\n  oms token rm acme")]
+    Rm(TokenRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenAddArgs {
+    /// The token's name (letters, digits, '.', '_', '-'), in logs and `oms token ls`
+    pub name: String,
+    /// A seller the token may submit for and read (repeat for several)
+    #[arg(long, short = 's', required_unless_present = "all_sellers")]
+    pub seller: Vec<String>,
+    /// The token may act for every seller
+    #[arg(long, conflicts_with = "seller")]
+    pub all_sellers: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenLsArgs {
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRmArgs {
+    pub name: String,
 }

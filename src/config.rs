@@ -26,6 +26,14 @@ pub struct FileConfig {
     pub mongodb: MongoFile,
     #[serde(default)]
     pub wms: WmsFile,
+    #[serde(default)]
+    pub api: ApiFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiFile {
+    pub tokens_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,8 +150,15 @@ pub struct Config {
     pub bus_backend: BusChoice,
     pub store_backend: StoreChoice,
     pub wms_backend: WmsChoice,
-    /// The bearer token `oms serve` requires (`OMS_API_TOKEN`).
+    /// The bearer token `oms serve` requires (`OMS_API_TOKEN`): the operator's, for
+    /// every seller.
     pub api_token: Option<Secret>,
+    /// The file of seller-scoped API tokens (`OMS_API_TOKENS_FILE`, `[api]
+    /// tokens_file`).
+    pub api_tokens_file: Option<PathBuf>,
+    /// The warehouse's bearer token (`OMS_WMS_TOKEN`): what `oms wms serve` requires,
+    /// and what the HTTP warehouse adapter sends.
+    pub wms_token: Option<Secret>,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -266,6 +281,10 @@ impl Config {
                 None => WmsChoice::Embedded,
             },
             api_token: std::env::var("OMS_API_TOKEN").ok().map(Secret),
+            api_tokens_file: env_str("OMS_API_TOKENS_FILE")
+                .map(PathBuf::from)
+                .or(file.api.tokens_file),
+            wms_token: std::env::var("OMS_WMS_TOKEN").ok().map(Secret),
         })
     }
 

@@ -103,6 +103,22 @@ pub fn inventory(config: &Config) -> anyhow::Result<EmbeddedWarehouse> {
     Ok(EmbeddedWarehouse::new(open_db(config)?))
 }
 
+/// The HTTP warehouse adapter for `url`, sending `OMS_WMS_TOKEN` when it is set.
+///
+/// # Errors
+/// A message when the URL or the token cannot be used.
+pub fn http_warehouse(
+    config: &Config,
+    url: &str,
+    timeout: Duration,
+) -> Result<HttpWarehouse, String> {
+    let w = HttpWarehouse::new(url, timeout)?;
+    match &config.wms_token {
+        Some(t) => w.with_token(&t.0),
+        None => Ok(w),
+    }
+}
+
 /// How a command uses its backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -167,7 +183,7 @@ pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
     let wms: Arc<dyn Warehouse> = match &config.wms_backend {
         WmsChoice::Embedded => Arc::new(EmbeddedWarehouse::new(db())),
         WmsChoice::Http { url, timeout } => Arc::new(
-            HttpWarehouse::new(url, *timeout)
+            http_warehouse(config, url, *timeout)
                 .map_err(AppError::BadInput)
                 .context("the warehouse (OMS_WMS_URL)")?,
         ),

@@ -96,6 +96,83 @@ pub async fn find(b: &Backends, order_id: &str, seller: Option<&str>) -> Result<
     })
 }
 
+/// One order of one of `sellers` (a seller-scoped API token's): as [`find`] without a
+/// seller, but only these sellers' orders are looked at, so an order of another seller
+/// is not found (and its existence not told).
+///
+/// # Errors
+/// [`AppError::NotFound`]; [`AppError::BadInput`] for a bad id or when several of
+/// these sellers have an order with that id; the store's errors.
+pub async fn find_among(
+    b: &Backends,
+    order_id: &str,
+    sellers: &[SellerId],
+) -> Result<Order, AppError> {
+    let order_id =
+        OrderId::parse(order_id).map_err(|e| AppError::BadInput(format!("order id {e}")))?;
+    let mut found = Vec::new();
+    for seller in sellers {
+        let key = OrderKey {
+            seller_id: seller.clone(),
+            order_id: order_id.clone(),
+        };
+        found.extend(b.store.get_order(&key).await?);
+    }
+    match found.len() {
+        0 => Err(AppError::NotFound(format!("no order {order_id}"))),
+        1 => Ok(found.remove(0)),
+        _ => Err(AppError::BadInput(format!(
+            "several sellers have an order {order_id}: name the seller"
+        ))),
+    }
+}
+
+/// Most orders per seller [`list_among`] reads to build one page: a page ending deeper
+/// than this in the merged listing needs a `seller` filter.
+pub const MERGE_WINDOW: usize = 20_000;
+
+/// The orders of `sellers` matching `filter` (whose own seller is ignored), oldest
+/// first, as one listing with `filter`'s offset and limit: each seller's first
+/// `offset + limit` orders, merged in the stores' order (created, seller, order id).
+///
+/// # Errors
+/// [`AppError::BadInput`] for a page past [`MERGE_WINDOW`]; the store's errors.
+pub async fn list_among(
+    b: &Backends,
+    filter: &OrderFilter,
+    sellers: &[SellerId],
+) -> Result<Vec<Order>, AppError> {
+    let window = filter
+        .offset
+        .checked_add(filter.limit)
+        .filter(|w| *w <= MERGE_WINDOW)
+        .ok_or_else(|| {
+            AppError::BadInput(format!(
+                "this page is past the first {MERGE_WINDOW} orders of the token's sellers: \
+                 filter by one seller (seller=...) to page further"
+            ))
+        })?;
+    let mut all = Vec::new();
+    for seller in sellers {
+        let f = OrderFilter {
+            seller: Some(seller.clone()),
+            offset: 0,
+            limit: window,
+            ..filter.clone()
+        };
+        all.extend(b.store.list_orders(&f).await?);
+    }
+    all.sort_by(|a, b| {
+        (&a.created_at, &a.seller_id, &a.order_id).cmp(&(&b.created_at, &b.seller_id, &b.order_id))
+    });
+    all.dedup_by(|a, b| a.key() == b.key());
+    Ok(all
+        .into_iter()
+        .skip(filter.offset)
+        .take(filter.limit)
+        .collect())
+}
+
 /// Orders matching `filter`, oldest first.
 ///
 /// # Errors

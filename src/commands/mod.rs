@@ -12,6 +12,7 @@ mod jobs;
 mod orders;
 mod serve;
 mod submit;
+mod token;
 mod wms;
 
 use crate::app::{AppError, Shutdown};
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 Command::Inventory(c) => inventory::run(c, &config).await,
                 Command::Wms(c) => wms::run(c, &config).await,
                 Command::Serve(a) => serve::run(&a, &config).await,
+                Command::Token(c) => token::run(c, &config),
                 Command::Completions(_) | Command::Doctor(_) => unreachable!("handled above"),
             }
         }

@@ -1,37 +1,57 @@
-//! `oms serve`: the bulkorder HTTP API.
+//! `oms serve`: the bulkorder HTTP API. With a tokens file, it is read again on SIGHUP
+//! and whenever it changes.
 
 use super::{bad, exit, shutdown_on_signals};
 use crate::app::files::StorageRoot;
 use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::http::api;
+use crate::http::tokens::LiveTokens;
+use crate::http::{api, guard};
 use crate::wiring::{self, Role};
 use anyhow::Context;
 
 pub async fn run(a: &ServeArgs, config: &Config) -> anyhow::Result<u8> {
-    let b = wiring::backends(config, Role::Worker).await?;
     let token = config.api_token.as_ref().map(|t| t.0.as_str());
-    let addr: std::net::SocketAddr = tokio::net::lookup_host(&a.bind)
-        .await
-        .ok()
-        .and_then(|mut it| it.next())
-        .ok_or_else(|| bad(format!("--bind {}: not an address", a.bind)))?;
-    api::check_bind(&addr, token).map_err(bad)?;
+    let token = guard::token_setting("OMS_API_TOKEN", token).map_err(bad)?;
+    let tokens = match &config.api_tokens_file {
+        Some(path) => Some(LiveTokens::open(path).map_err(|e| {
+            bad(format!(
+                "OMS_API_TOKENS_FILE: {e} (create it with `oms token add NAME --seller S`)"
+            ))
+        })?),
+        None => None,
+    };
+    let keys = api::Keys::new(token, tokens.clone());
+    let addr = guard::resolve(&a.bind).await.map_err(bad)?;
+    api::check_bind(&addr, &keys).map_err(bad)?;
+    let b = wiring::backends(config, Role::Worker).await?;
     let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
+    let watcher = match &tokens {
+        Some(t) => Some(
+            std::sync::Arc::clone(t)
+                .watch()
+                .context("cannot watch the tokens file")?,
+        ),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(
         addr = %listener.local_addr()?,
         backends = %config.describe(),
-        auth = token.is_some(),
+        auth = !keys.is_open(),
+        tokens_file = tokens.as_ref().map(|t| t.path().display().to_string()),
+        named_tokens = tokens.as_ref().map(|t| t.current().tokens().len()),
         "serving the bulkorder API"
     );
-    let state = api::ApiState::new(b, root, config.group.clone(), token);
+    let state = api::ApiState::new(b, root, config.group.clone(), keys);
     let mut shutdown = shutdown_on_signals();
-    api::serve(listener, state, async move { shutdown.wait().await })
-        .await
-        .context("the API server failed")?;
+    let served = api::serve(listener, state, async move { shutdown.wait().await }).await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
+    served.context("the API server failed")?;
     tracing::info!("the API server stopped");
     Ok(exit::OK)
 }

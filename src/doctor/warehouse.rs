@@ -1,6 +1,7 @@
 //! The warehouse check: the embedded stock; the HTTP warehouse answers within its
-//! timeout, and whether it offers the batch `reserve` endpoint. The adapters do the
-//! asking ([`EmbeddedWarehouse::stock_summary`], [`HttpWarehouse::probe`]); this turns
+//! timeout (with `OMS_WMS_TOKEN` when it is set; a refused token is told from a
+//! warehouse that does not answer), and whether it offers the batch `reserve`
+//! endpoint. The adapters do the asking ([`EmbeddedWarehouse::stock_summary`], [`HttpWarehouse::probe`]); this turns
 //! their answers into a [`Check`].
 
 use super::embedded::{embedded_port, timed_out};
@@ -24,9 +25,10 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
             let shown = redact(url);
             let what = format!("http {shown}");
             let limit = CHECK_TIMEOUT.max(*timeout + Duration::from_secs(2));
+            let token = config.wms_token.clone().map(|t| t.0);
             let (url, timeout) = (url.clone(), *timeout);
             let w = what.clone();
-            match bounded(limit, move || http_warehouse(url, timeout, w)).await {
+            match bounded(limit, move || http_warehouse(url, timeout, token, w)).await {
                 Ok(c) => c,
                 Err(why) => timed_out(NAME, &what, &why, &wms_unreachable_fix(timeout)),
             }
@@ -60,7 +62,12 @@ fn wms_unreachable_fix(timeout: Duration) -> String {
     )
 }
 
-async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
+async fn http_warehouse(
+    url: String,
+    timeout: Duration,
+    token: Option<String>,
+    what: String,
+) -> Check {
     let wms = match HttpWarehouse::new(&url, timeout) {
         Ok(w) => w,
         Err(e) => {
@@ -72,6 +79,26 @@ async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
             );
         }
     };
+    let sends_token = token.is_some();
+    let wms = match token {
+        None => wms,
+        Some(t) => match wms.with_token(&t) {
+            Ok(w) => w,
+            Err(e) => {
+                return Check::fail(
+                    NAME,
+                    e,
+                    "set OMS_WMS_TOKEN to the warehouse's token (the OMS_WMS_TOKEN of \
+                     `oms wms serve`), or unset it for a warehouse that needs none",
+                );
+            }
+        },
+    };
+    let what = if sends_token {
+        format!("{what} (with OMS_WMS_TOKEN)")
+    } else {
+        what
+    };
     match wms.probe().await {
         Ok(probe) => answered(&probe, timeout, &what),
         Err(ProbeFailure::NoAnswer(e)) => Check::fail(
@@ -81,12 +108,8 @@ async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
         ),
         Err(ProbeFailure::Refused { status, error }) => Check::fail(
             NAME,
-            format!("{what}: validate_order answered unexpectedly: {error}"),
-            format!(
-                "the warehouse (or a proxy in front of it) refused the request with HTTP \
-                 {status}, and oms sends no credentials to the warehouse: let this host \
-                 through, or point OMS_WMS_URL at a warehouse that answers it"
-            ),
+            format!("{what}: the warehouse refused the request (HTTP {status}): {error}"),
+            refused_fix(status, sends_token),
         ),
         Err(ProbeFailure::Unexpected(e)) => Check::fail(
             NAME,
@@ -94,6 +117,24 @@ async fn http_warehouse(url: String, timeout: Duration, what: String) -> Check {
             "OMS_WMS_URL must be the base URL of a wms-service (POST \
              api/v1/orders/validate_order answers 200, 400 or 404): correct it",
         ),
+    }
+}
+
+/// What to do when the warehouse answers 401 or 403: the token is missing or wrong
+/// (or a proxy in front of it refuses this host).
+fn refused_fix(status: u16, sends_token: bool) -> String {
+    if sends_token {
+        format!(
+            "the warehouse (or a proxy in front of it) refused OMS_WMS_TOKEN with HTTP \
+             {status}: set OMS_WMS_TOKEN to the token the warehouse requires (the \
+             OMS_WMS_TOKEN of `oms wms serve`), or let this host through the proxy"
+        )
+    } else {
+        format!(
+            "the warehouse (or a proxy in front of it) refused the request with HTTP \
+             {status}, and oms sent no token: set OMS_WMS_TOKEN to the warehouse's token \
+             (the OMS_WMS_TOKEN of `oms wms serve`), or let this host through the proxy"
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! bulk-order request and the order-file rules. Pure values and functions; no I/O, no
 //! clap, no backends.
 
+pub mod access;
 pub mod event;
 pub mod ids;
 pub mod job;

@@ -3,7 +3,14 @@
 //! [`crate::domain::wms_contract`]. It answers the original wms-service contract
 //! (`validate_order`, `validate_inventory`) and adds `reserve`, which deducts every
 //! item of one order all or nothing and is idempotent by (seller, order).
+//!
+//! Secure by default, as `oms serve` ([`super::guard`]): with a token (`OMS_WMS_TOKEN`)
+//! every `/api` route needs `Authorization: Bearer TOKEN` (`validate_inventory` and
+//! `reserve` deduct stock); bodies are limited to [`BODY_LIMIT`] and requests to
+//! [`super::guard::REQUEST_TIMEOUT`].
 
+use super::guard;
+use crate::domain::access::TokenHash;
 use crate::domain::wms_contract::{
     ALREADY_RESERVED, Answer, INSUFFICIENT_INVENTORY, INVENTORY_NOT_FOUND, INVENTORY_UPDATED,
     RESERVE, RESERVED, ReserveAnswer, ReserveBody, VALIDATE_INVENTORY, VALIDATE_ORDER,
@@ -14,10 +21,14 @@ use crate::ports::{Deduction, Inventory, Reservation, Validation, Warehouse};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
+
+/// Largest request body accepted: `reserve` carries every item of one order.
+pub const BODY_LIMIT: usize = 1 << 20;
 
 /// What the server needs of a warehouse: its word on pairs and orders, and its stock
 /// for the item-by-item deduction. The embedded warehouse is one.
@@ -117,45 +128,61 @@ async fn reserve<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The routes of the reference warehouse: the original contract plus `reserve`.
+/// The routes of the reference warehouse: the original contract plus `reserve`, open
+/// to every caller (for a loopback address or a test).
 pub fn router<W: Served>(w: W) -> Router {
-    routes(w, true)
+    routes(w, true, None)
+}
+
+/// [`router`], with every `/api` route behind the bearer `token`.
+pub fn guarded_router<W: Served>(w: W, token: &str) -> Router {
+    routes(w, true, Some(TokenHash::of(token)))
 }
 
 /// Only the original wms-service contract (no batch reserve), as the original service
 /// offered it; used to check that clients fall back to it.
 pub fn original_router<W: Served>(w: W) -> Router {
-    routes(w, false)
+    routes(w, false, None)
 }
 
-fn routes<W: Served>(w: W, with_reserve: bool) -> Router {
-    let mut r = Router::new()
+fn routes<W: Served>(w: W, with_reserve: bool, token: Option<TokenHash>) -> Router {
+    let mut api = Router::new()
         .route(&format!("/{VALIDATE_ORDER}"), post(validate_order::<W>))
         .route(
             &format!("/{VALIDATE_INVENTORY}"),
             post(validate_inventory::<W>),
         );
     if with_reserve {
-        r = r.route(&format!("/{RESERVE}"), post(reserve::<W>));
+        api = api.route(&format!("/{RESERVE}"), post(reserve::<W>));
     }
-    r.route(
+    if let Some(t) = token {
+        api = api.route_layer(middleware::from_fn_with_state(t, guard::require));
+    }
+    api.route(
         "/health",
         get(|| async { Json(serde_json::json!({"status": "ok"})) }),
     )
-    .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
+    .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+    .layer(middleware::from_fn(guard::time_limit))
     .with_state(w)
 }
 
-/// Serves `w` until `shutdown` resolves; requests in flight finish.
+/// Serves `w` until `shutdown` resolves, every `/api` route behind `token` when there is
+/// one; requests in flight finish.
 ///
 /// # Errors
 /// When the listener fails.
 pub async fn serve<W: Served>(
     listener: tokio::net::TcpListener,
     w: W,
+    token: Option<&str>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(w))
+    let app = match token {
+        Some(t) => guarded_router(w, t),
+        None => router(w),
+    };
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

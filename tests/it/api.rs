@@ -3,210 +3,20 @@
 //! storage root (the sample files of `storage/` are copied in), on the embedded
 //! default with the caller's `OMS_*` settings stripped. Each test starts its own server
 //! and kills it when it ends (pass or fail). The CLI steps of a flow (`inventory load`,
-//! `ingest --drain`, `fulfil --drain`) run against the same data dir. The process
-//! harness is in `crate::support`.
+//! `ingest --drain`, `fulfil --drain`) run against the same data dir. The process and
+//! server harness is in `crate::support` ([`ApiServer`]); the seller-scoped tokens are
+//! `crate::api_tokens`'s.
 
 use crate::support::*;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fs;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------
-// Harness
+// Helpers (the server harness is `crate::support::ApiServer`)
 // ---------------------------------------------------------------------------------
-
-/// The fallback answer of the router for a path it does not know.
-const NO_SUCH_ROUTE: &str = "no such route";
-
-/// A running `oms serve`; killed when dropped.
-struct Server {
-    proc: Proc,
-    base: String,
-    http: Client,
-}
-
-impl Server {
-    /// `oms serve --bind 127.0.0.1:<free port>` on `oms`'s data dir, ready to answer.
-    async fn start(oms: &Oms) -> Self {
-        let port = free_port();
-        let bind = format!("127.0.0.1:{port}");
-        let proc = oms.spawn(&["serve", "--bind", &bind]);
-        let mut s = Self {
-            proc,
-            base: format!("http://{bind}"),
-            http: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client"),
-        };
-        s.wait_healthy().await;
-        s
-    }
-
-    async fn wait_healthy(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.proc.exited() {
-                let stderr = self.proc.collect().join("\n");
-                panic!(
-                    "`{}` exited ({status}) before answering /health; stderr:\n{stderr}",
-                    self.proc.what
-                );
-            }
-            if let Ok(r) = self.http.get(self.url("/health")).send().await
-                && r.status() == StatusCode::OK
-            {
-                return;
-            }
-            if Instant::now() > deadline {
-                let stderr = self.proc.collect().join("\n");
-                panic!(
-                    "`{}` did not answer /health within 30 s; stderr:\n{stderr}",
-                    self.proc.what
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Resp {
-        let mut rq = self.http.request(method.clone(), self.url(path));
-        if let Some(t) = token {
-            rq = rq.header("Authorization", format!("Bearer {t}"));
-        }
-        if let Some(b) = body {
-            rq = rq.header("Content-Type", "application/json").body(b);
-        }
-        let r = rq
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = r.status();
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let text = r.text().await.expect("a response body");
-        Resp {
-            what: format!("{method} {path}"),
-            status,
-            content_type,
-            text,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Resp {
-        self.send(Method::GET, path, None, None).await
-    }
-
-    async fn post(&self, path: &str, body: impl Into<Vec<u8>>) -> Resp {
-        self.send(Method::POST, path, None, Some(body.into())).await
-    }
-
-    async fn bulkorder(&self, body: &Value) -> Resp {
-        self.post("/api/v1/orders/bulkorder", body.to_string())
-            .await
-    }
-
-    /// `GET /metrics` as text.
-    async fn metrics(&self) -> String {
-        let r = self.get("/metrics").await.status(StatusCode::OK);
-        assert!(
-            r.content_type.starts_with("text/plain"),
-            "/metrics is Prometheus text, not {:?}",
-            r.content_type
-        );
-        r.text
-    }
-}
-
-/// A response as a client sees it.
-#[derive(Debug)]
-struct Resp {
-    what: String,
-    status: StatusCode,
-    content_type: String,
-    text: String,
-}
-
-impl Resp {
-    fn status(self, want: StatusCode) -> Self {
-        assert_eq!(self.status, want, "{} answered {}", self.what, self.short());
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("{} did not answer JSON ({e}): {}", self.what, self.short()))
-    }
-
-    /// The `error` of a JSON error answer with this status; it must mention `says`.
-    fn error(self, want: StatusCode, says: &str) -> String {
-        let r = self.status(want);
-        assert!(
-            r.content_type.starts_with("application/json"),
-            "{}: an error is JSON, not {:?}",
-            r.what,
-            r.content_type
-        );
-        let v = r.json();
-        let e = v["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{}: no \"error\" string in {v}", r.what))
-            .to_owned();
-        assert!(
-            e.to_lowercase().contains(&says.to_lowercase()),
-            "{}: the error {e:?} should name {says:?}",
-            r.what
-        );
-        e
-    }
-
-    /// The body, cut short for a failure message.
-    fn short(&self) -> String {
-        if self.text.chars().count() > 400 {
-            format!(
-                "{}... ({} bytes)",
-                self.text.chars().take(400).collect::<String>(),
-                self.text.len()
-            )
-        } else {
-            self.text.clone()
-        }
-    }
-
-    fn is_no_such_route(&self) -> bool {
-        self.status == StatusCode::NOT_FOUND
-            && serde_json::from_str::<Value>(&self.text).ok()
-                == Some(json!({ "error": NO_SUCH_ROUTE }))
-    }
-}
-
-/// The value of one Prometheus sample line (`name{labels} value`), if present.
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| {
-        let (name, value) = l.rsplit_once(' ')?;
-        (name == series).then(|| value.parse().expect("a numeric sample"))
-    })
-}
-
-fn the_sample(metrics: &str, series: &str) -> f64 {
-    sample(metrics, series).unwrap_or_else(|| panic!("/metrics has no {series}:\n{metrics}"))
-}
 
 /// The fulfil group's consumer lag (whatever the group is called).
 fn lag(metrics: &str) -> f64 {
@@ -237,7 +47,7 @@ fn order_ids(v: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_original_example_is_queued_processed_and_readable() {
     let oms = Oms::new();
-    let server = Server::start(&oms).await;
+    let server = ApiServer::start(&oms).await;
 
     let r = server
         .post(
@@ -479,7 +289,7 @@ async fn every_bad_bulkorder_is_a_named_4xx_and_queues_nothing() {
         "no-hub.csv",
         "order_id,sku_id,quantity,seller_id\n1,15,1,1\n",
     );
-    let server = Server::start(&oms).await;
+    let server = ApiServer::start(&oms).await;
 
     let path = |p: &str| json!({ "sellerID": 1, "filePath": p }).to_string();
     let cases: Vec<(&str, String, &str)> = vec![
@@ -625,7 +435,7 @@ async fn every_bad_bulkorder_is_a_named_4xx_and_queues_nothing() {
 async fn the_token_guards_api_routes_and_non_loopback_needs_one() {
     let mut oms = Oms::new();
     oms.set_env("OMS_API_TOKEN", "s3cret");
-    let server = Server::start(&oms).await;
+    let server = ApiServer::start(&oms).await;
     let body = json!({ "sellerID": 1, "filePath": "storage/orders.csv" }).to_string();
     let bulk = "/api/v1/orders/bulkorder";
 
@@ -709,7 +519,7 @@ async fn the_token_guards_api_routes_and_non_loopback_needs_one() {
 
     // No token: /api needs no header.
     let open = Oms::new();
-    let server = Server::start(&open).await;
+    let server = ApiServer::start(&open).await;
     server
         .bulkorder(&json!({ "sellerID": 1, "filePath": "storage/orders.csv" }))
         .await
@@ -749,7 +559,7 @@ async fn the_token_guards_api_routes_and_non_loopback_needs_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_matches_the_routes() {
     let oms = Oms::new();
-    let server = Server::start(&oms).await;
+    let server = ApiServer::start(&oms).await;
 
     let r = server.get("/openapi.json").await.status(StatusCode::OK);
     assert!(
@@ -841,7 +651,7 @@ async fn the_openapi_document_matches_the_routes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_and_metrics_report_what_happened() {
     let oms = Oms::new();
-    let server = Server::start(&oms).await;
+    let server = ApiServer::start(&oms).await;
 
     let v = server.get("/ready").await.status(StatusCode::OK).json();
     assert_eq!(v["ready"], true, "{v}");
@@ -985,10 +795,10 @@ async fn ready_and_metrics_report_what_happened() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_idle_exits_0_promptly() {
     let oms = Oms::new();
-    let server = Server::start(&oms).await;
+    let server = ApiServer::start(&oms).await;
     server.get("/health").await.status(StatusCode::OK);
     // The client keeps its idle keep-alive connection open across the SIGTERM.
-    let Server {
+    let ApiServer {
         mut proc,
         base,
         http,

@@ -6,10 +6,11 @@
 //! - `contract/`: the port contract suite, one file per port, each test run on every
 //!   adapter of its port; `adapters/`: one fixture file per adapter, with the tests
 //!   only that backend can fail.
-//! - `e2e`, `e2e_real`, `api`, `dlq`, `doctor`, `hostile`, `operator`, `secrets`,
-//!   `shutdown`, `tty`: the built `oms` binary run as separate processes, on the
-//!   embedded default or on the real services (`scripts/services up`; such tests skip
-//!   themselves without them, or fail when `OMS_REQUIRE_SERVICES=1`).
+//! - `e2e`, `e2e_real`, `api`, `api_tokens`, `dlq`, `doctor`, `hostile`, `operator`,
+//!   `secrets`, `shutdown`, `tty`, `wms_auth`: the built `oms` binary run as separate
+//!   processes, on the embedded default or on the real services (`scripts/services
+//!   up`; such tests skip themselves without them, or fail when
+//!   `OMS_REQUIRE_SERVICES=1`).
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
 //!
@@ -18,6 +19,7 @@
 
 mod adapters;
 mod api;
+mod api_tokens;
 mod completions;
 mod contract;
 mod dlq;
@@ -32,3 +34,4 @@ mod secrets;
 mod shutdown;
 mod support;
 mod tty;
+mod wms_auth;

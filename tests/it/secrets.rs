@@ -5,7 +5,11 @@
 //! fit), an AWS secret key (for an unreachable SQS endpoint, and moto when it runs), a
 //! warehouse URL with a password, a config file holding the MongoDB URI, and
 //! `OMS_API_TOKEN` for `oms serve` (requests without a token, with a wrong one and with
-//! the right one). Most of them fail (unreachable backends, a bad token, `oms doctor`
+//! the right one), a seller-scoped token of the tokens file (`oms token add` prints it
+//! once, on stdout, which is therefore not searched; then `oms token ls | rm` and
+//! `oms serve` answering it right, wrong and for another seller, with its audit lines),
+//! and `OMS_WMS_TOKEN` (`oms wms serve` asked without it, with a wrong one and the
+//! right one; doctor, ingest and fulfil sending a wrong one and the right one). Most of them fail (unreachable backends, a bad token, `oms doctor`
 //! with ✗s, a bad config value). Each runs with text logs, `--log-format json`,
 //! `RUST_LOG=debug` and both; every stdout, stderr and HTTP response body is searched
 //! for each secret string, and all the places one shows up are reported together.
@@ -15,6 +19,7 @@
 //! `OMS_REQUIRE_SERVICES=1`).
 
 use crate::support::*;
+use reqwest::Method;
 use std::process::Command;
 use std::time::Duration;
 
@@ -65,6 +70,136 @@ impl Seen {
         codes
     }
 
+    /// `oms serve` with the tokens file (holding `named`) and the operator's token: a
+    /// named token right, wrong and for another seller, a bulkorder accepted and one
+    /// refused; every answer and the server's log (the audit lines) are kept.
+    fn scoped_server(&mut self, oms: &Oms, tokens_file: &str, named: &str, operator: &str) {
+        let bind = format!("127.0.0.1:{}", free_port());
+        let mut c = oms.cmd(&["--log-format", "json", "serve", "--bind", &bind]);
+        c.env("OMS_API_TOKENS_FILE", tokens_file)
+            .env("OMS_API_TOKEN", operator)
+            .env("RUST_LOG", "debug");
+        let what = described(&c);
+        let mut server = Proc::spawn(c);
+        server.wait_for("serving the bulkorder API");
+        let base = format!("http://{bind}");
+        let wrong = format!("{named}x");
+        let answers = block_on(async {
+            let http = http_client();
+            let mut out = Vec::new();
+            for (token, method, path, body) in [
+                (named, Method::GET, "/api/v1/orders", None),
+                (&wrong, Method::GET, "/api/v1/orders", None),
+                (named, Method::GET, "/api/v1/orders?seller=2", None),
+                (
+                    named,
+                    Method::POST,
+                    "/api/v1/orders/bulkorder",
+                    Some((1, "storage/orders.csv")),
+                ),
+                (
+                    named,
+                    Method::POST,
+                    "/api/v1/orders/bulkorder",
+                    Some((2, "storage/orders.csv")),
+                ),
+                (
+                    &wrong,
+                    Method::POST,
+                    "/api/v1/orders/bulkorder",
+                    Some((1, "storage/orders.csv")),
+                ),
+                (
+                    named,
+                    Method::POST,
+                    "/api/v1/orders/bulkorder",
+                    Some((1, "storage/none.csv")),
+                ),
+            ] {
+                let body = body.map(|(seller, file)| {
+                    serde_json::json!({ "sellerID": seller, "filePath": file })
+                        .to_string()
+                        .into_bytes()
+                });
+                let url = format!("{base}{path}");
+                out.push(send(&http, method, &url, Some(token), body).await);
+            }
+            out
+        });
+        let codes: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+        assert_eq!(codes, [200, 401, 200, 202, 403, 401, 400], "{answers:?}");
+        for r in answers {
+            self.add(format!("{what}: {} answered {}", r.what, r.status), r.text);
+        }
+        let (_, lines) = server.terminate();
+        assert!(
+            lines.iter().any(|l| l.contains("bulkorder accepted")),
+            "no audit line"
+        );
+        self.add(format!("{what} (stderr)"), lines.join("\n"));
+    }
+
+    /// `oms wms serve` with `OMS_WMS_TOKEN`, asked with no token, a wrong one and the
+    /// right one; then doctor, ingest and fulfil sending a wrong and the right token.
+    fn guarded_warehouse(&mut self, oms: &Oms, token: &str) {
+        let w = Oms::new();
+        w.ok(&["inventory", "load", "storage/inventory.csv"]);
+        let bind = format!("127.0.0.1:{}", free_port());
+        let mut c = w.cmd(&["--log-format", "json", "wms", "serve", "--bind", &bind]);
+        c.env("OMS_WMS_TOKEN", token).env("RUST_LOG", "debug");
+        let what = described(&c);
+        let mut wms = Proc::spawn(c);
+        wms.wait_for("reference warehouse listening");
+        let wrong = format!("{token}-wrong");
+        let url = format!("http://{bind}/api/v1/orders/validate_order");
+        let answers = block_on(async {
+            let http = http_client();
+            let mut out = Vec::new();
+            for t in [None, Some(wrong.as_str()), Some(token)] {
+                let body = br#"{"sku_id":"15","hub_id":"1"}"#.to_vec();
+                out.push(send(&http, Method::POST, &url, t, Some(body)).await);
+            }
+            out
+        });
+        let codes: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+        assert_eq!(codes, [401, 401, 200], "{answers:?}");
+        for r in answers {
+            self.add(format!("{what}: {} answered {}", r.what, r.status), r.text);
+        }
+        let url = format!("http://{bind}");
+        let with = |t: &str| {
+            vec![
+                ("OMS_WMS_URL", url.clone()),
+                ("OMS_WMS_TIMEOUT_SECS", "2".to_owned()),
+                ("OMS_WMS_TOKEN", t.to_owned()),
+                ("OMS_QUEUE_MAX_RECEIVES", "1".to_owned()),
+            ]
+        };
+        let codes = self.run_modes(oms, &["doctor"], &with(&wrong));
+        assert!(
+            codes.iter().all(|&c| c == 4),
+            "doctor, wrong token: {codes:?}"
+        );
+        self.run_modes(oms, &["doctor"], &with(token));
+        oms.submit("storage/orders.csv");
+        self.run_modes(oms, &["ingest", "--drain"], &with(&wrong));
+        oms.ok(&["dlq", "redrive", "--yes"]);
+        self.run_modes(oms, &["ingest", "--drain"], &with(token));
+        for t in [wrong.as_str(), token] {
+            let mut c = oms.cmd(&["--log-format", "json", "fulfil", "--drain"]);
+            for (k, v) in with(t) {
+                c.env(k, v);
+            }
+            c.env("RUST_LOG", "debug");
+            let what = described(&c);
+            let r = run_within(c, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
+            self.add(format!("{what} (stdout, exit {})", r.code), r.stdout);
+            self.add(format!("{what} (stderr, exit {})", r.code), r.stderr);
+        }
+        let (_, lines) = wms.terminate();
+        self.add(format!("{what} (stderr)"), lines.join("\n"));
+    }
+
     /// Where each secret shows up.
     fn leaks(&self, secrets: &[&str]) -> Vec<String> {
         let mut out = Vec::new();
@@ -98,11 +233,13 @@ fn no_secret_appears_in_any_output_or_log() {
     let aws_secret = format!("AwsSecret{id}");
     let api_token = format!("ApiToken{id}");
     let wms_pw = format!("WmsPw{id}");
-    let secrets = [
-        mongo_pw.as_str(),
-        aws_secret.as_str(),
-        api_token.as_str(),
-        wms_pw.as_str(),
+    let wms_token = format!("WmsToken{id}");
+    let mut secrets = vec![
+        mongo_pw.clone(),
+        aws_secret.clone(),
+        api_token.clone(),
+        wms_pw.clone(),
+        wms_token.clone(),
     ];
     let mut seen = Seen::default();
     let oms = Oms::new();
@@ -325,10 +462,35 @@ fn no_secret_appears_in_any_output_or_log() {
         seen.add(format!("{what} (stderr)"), lines.join("\n"));
     }
 
+    // 6. Seller-scoped API tokens and the warehouse's token. `oms token add` prints its
+    //    token on stdout (once: that is what it is for), so only its stderr is searched.
+    let tokens_file = oms.home.join("secret-tokens.toml").display().to_string();
+    let named = {
+        let mut c = oms.cmd(&["--log-format", "json", "token", "add", "scoped", "-s", "1"]);
+        c.env("OMS_API_TOKENS_FILE", &tokens_file)
+            .env("RUST_LOG", "debug");
+        let r = run_cmd(c).ok();
+        seen.add("oms token add (stderr)", r.stderr);
+        r.stdout.trim().to_owned()
+    };
+    assert!(named.starts_with("oms_"), "{named}");
+    let file_env = [("OMS_API_TOKENS_FILE", tokens_file.clone())];
+    seen.run_modes(&oms, &["token", "ls"], &file_env);
+    seen.run_modes(&oms, &["token", "ls", "--output", "json"], &file_env);
+    seen.run_modes(&oms, &["token", "rm", "nobody"], &file_env);
+    seen.add(
+        "the tokens file",
+        std::fs::read_to_string(&tokens_file).expect("tokens file"),
+    );
+    seen.scoped_server(&oms, &tokens_file, &named, &api_token);
+    seen.guarded_warehouse(&oms, &wms_token);
+
     seen.slowest.sort();
     for (took, what) in seen.slowest.iter().rev().take(5) {
         eprintln!("secrets: {:.1}s {what}", took.as_secs_f64());
     }
+    secrets.push(named);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     let leaks = seen.leaks(&secrets);
     eprintln!(
         "secrets: {} outputs of {} runs searched for {} secrets: {} leak(s)",

@@ -44,6 +44,9 @@ pub struct HttpWarehouse {
     /// Whether the warehouse offers `reserve`: not known yet, yes, or no (then items
     /// are deducted one by one).
     batch: AtomicU8,
+    /// `Bearer TOKEN`, sent with every request when a token is set (marked sensitive,
+    /// so no debug output shows it).
+    auth: Option<reqwest::header::HeaderValue>,
 }
 
 impl HttpWarehouse {
@@ -74,7 +77,24 @@ impl HttpWarehouse {
             base,
             client,
             batch: AtomicU8::new(BATCH_UNKNOWN),
+            auth: None,
         })
+    }
+
+    /// Sends `Authorization: Bearer TOKEN` with every request (`OMS_WMS_TOKEN`).
+    ///
+    /// # Errors
+    /// A message (without the token) when the token is blank or cannot be a header.
+    pub fn with_token(mut self, token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err("OMS_WMS_TOKEN is set but empty".into());
+        }
+        let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| "OMS_WMS_TOKEN holds characters a header cannot carry".to_owned())?;
+        v.set_sensitive(true);
+        self.auth = Some(v);
+        Ok(self)
     }
 
     /// POSTs `body` to `path`; the status and the text of the answer. A 5xx is
@@ -85,13 +105,11 @@ impl HttpWarehouse {
         body: &B,
     ) -> Result<(StatusCode, String), WmsError> {
         let url = self.base.join(path).map_err(bad_path)?;
-        let resp = self
-            .client
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(no_answer)?;
+        let mut req = self.client.post(url).json(body);
+        if let Some(auth) = &self.auth {
+            req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
+        }
+        let resp = req.send().await.map_err(no_answer)?;
         let status = resp.status();
         let text = resp.text().await.map_err(no_answer)?;
         if status.is_server_error() {

@@ -1,10 +1,12 @@
 //! The shared builders of the test binaries, one of each: the `oms` command runner on a
 //! temporary operator's machine ([`Oms`]), processes ([`Run`], [`Proc`]), where the
-//! real test services are and clients of them, free ports, values of oms's types for
+//! real test services are and clients of them, free ports, the HTTP servers under test
+//! and answers as a client sees them ([`ApiServer`], [`Resp`]), values of oms's types for
 //! the library-level tests, the sample flow's expected outcome, and generated
 //! workloads. Test modules take what they need from here; nothing is copied per file.
 
 mod domain;
+mod http;
 mod machine;
 mod process;
 mod sample;
@@ -12,6 +14,7 @@ mod services;
 mod workload;
 
 pub use domain::*;
+pub use http::*;
 pub use machine::*;
 pub use process::*;
 pub use sample::*;
