@@ -93,9 +93,10 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l job -d 'Orders stored by this job' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l limit -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -103,11 +104,12 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l seller -d 'Needed when several sellers have an order with this id' -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -115,7 +117,7 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l status -d 'on_hold or new_order' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l seller -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l hub -d 'Orders with at least one item from this hub' -r
@@ -148,9 +150,10 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcom
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "rejects" -d 'The rejected rows of a job as CSV (the file\'s own columns, then row, column and reason), for the seller to fix and submit again'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l limit -r
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -158,10 +161,11 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -169,7 +173,7 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -201,9 +205,10 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -211,7 +216,7 @@ complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subco
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List stock'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -228,9 +233,10 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcomm
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "purge" -d 'Delete every dead-lettered message for good'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -r
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -238,7 +244,7 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -261,9 +267,10 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "redrive" -d 'Move every dead-lettered message back to the queue'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead-lettered message for good'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c oms -n "__fish_oms_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -271,7 +278,7 @@ complete -c oms -n "__fish_oms_using_subcommand doctor" -l log-format -d 'Log fo
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand doctor" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand doctor" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F

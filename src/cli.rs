@@ -73,8 +73,13 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages
     Table,
+    /// Every column, each as wide as its values
+    Wide,
+    /// Full values (whole ids, RFC 3339 times)
     Json,
+    /// Full values (whole ids, RFC 3339 times)
     Csv,
 }
 
@@ -185,7 +190,7 @@ pub struct FulfilArgs {
 pub enum OrdersCommand {
     /// List orders (oldest first)
     #[command(
-        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json"
+        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json\n\nThe table fits the terminal; columns that do not fit are left out in this order:\nUPDATED, JOB, SELLER, AGE, ITEMS, REASON. --output wide shows them all."
     )]
     Ls(OrdersLsArgs),
     /// One order with its items and status history
@@ -252,7 +257,9 @@ pub struct OrdersShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs, newest first
-    #[command(after_help = "Example:\n  oms jobs ls --limit 10")]
+    #[command(
+        after_help = "Example:\n  oms jobs ls --limit 10\n\nThe table fits the terminal; columns that do not fit are left out in this order:\nWARNINGS, DUPLICATE, SELLER, ROWS, AGE, FILE, ERROR. --output wide shows them all."
+    )]
     Ls(JobsLsArgs),
     /// One job: file, seller, state, counts and every reject with its row
     #[command(after_help = "Example:\n  oms jobs show 6f1c...")]

@@ -93,12 +93,14 @@ fn bad(e: impl std::fmt::Display) -> anyhow::Error {
     AppError::BadInput(e.to_string()).into()
 }
 
-fn format(o: OutputFormat) -> Format {
-    match o {
+/// How a listing is rendered: in the format asked for, fitted to the terminal, now.
+fn view(o: OutputFormat) -> ui::View {
+    ui::View::new(match o {
         OutputFormat::Table => Format::Table,
+        OutputFormat::Wide => Format::Wide,
         OutputFormat::Json => Format::Json,
         OutputFormat::Csv => Format::Csv,
-    }
+    })
 }
 
 /// Writes `s` to stdout; a closed pipe (`oms orders ls | head`) is not an error.

@@ -7,9 +7,10 @@
 //!   adapter of its port; `adapters/`: one fixture file per adapter, with the tests
 //!   only that backend can fail.
 //! - `e2e`, `e2e_real`, `api`, `dlq`, `doctor`, `hostile`, `operator`, `secrets`,
-//!   `shutdown`, `tty`: the built `oms` binary run as separate processes, on the
-//!   embedded default or on the real services (`scripts/services up`; such tests skip
-//!   themselves without them, or fail when `OMS_REQUIRE_SERVICES=1`).
+//!   `shutdown`, `tables`, `tty`: the built `oms` binary run as separate
+//!   processes, on the embedded default or on the real services (`scripts/services
+//!   up`; such tests skip themselves without them, or fail when
+//!   `OMS_REQUIRE_SERVICES=1`).
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
 //!
@@ -31,4 +32,5 @@ mod proptest_parse;
 mod secrets;
 mod shutdown;
 mod support;
+mod tables;
 mod tty;
