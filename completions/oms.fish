@@ -90,7 +90,7 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subc
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l status -d 'on_hold or new_order' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l seller -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l hub -d 'Orders with at least one item from this hub' -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l job -d 'Orders stored by this job' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l job -d 'Orders stored by this job (its id, or the start of it as the tables show it)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l limit -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
@@ -121,7 +121,7 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l status -d 'on_hold or new_order' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l seller -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l hub -d 'Orders with at least one item from this hub' -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l job -d 'Orders stored by this job' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l job -d 'Orders stored by this job (its id, or the start of it as the tables show it)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l limit -d 'At most this many orders' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F

@@ -114,7 +114,7 @@ pub enum Command {
     /// Query bulk-order jobs
     #[command(
         subcommand,
-        after_help = "Examples:\n  oms jobs ls --limit 10\n  oms jobs show 6f1c..."
+        after_help = "Examples:\n  oms jobs ls --limit 10\n  oms jobs show 6f1c2a3b"
     )]
     Jobs(JobsCommand),
     /// The embedded warehouse's stock
@@ -190,7 +190,7 @@ pub struct FulfilArgs {
 pub enum OrdersCommand {
     /// List orders (oldest first)
     #[command(
-        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json\n\nThe table fits the terminal; columns that do not fit are left out in this order:\nUPDATED, JOB, SELLER, AGE, ITEMS, REASON. --output wide shows them all."
+        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json\n  oms orders ls --job 6f1c2a3b\n\nThe table fits the terminal; columns that do not fit are left out in this order:\nUPDATED, JOB, SELLER, AGE, ITEMS, REASON. --output wide shows them all."
     )]
     Ls(OrdersLsArgs),
     /// One order with its items and status history
@@ -198,7 +198,7 @@ pub enum OrdersCommand {
     Show(OrdersShowArgs),
     /// Publish on_hold orders again so `oms fulfil` tries them again (after a restock)
     #[command(
-        after_help = "Examples:\n  oms orders retry --hub 3            # asks before retrying more than 5 orders\n  oms orders retry --job 6f1c... --yes\n\nOnly on_hold orders are retried; the filters are those of `orders ls`."
+        after_help = "Examples:\n  oms orders retry --hub 3            # asks before retrying more than 5 orders\n  oms orders retry --job 6f1c2a3b --yes\n\nOnly on_hold orders are retried; the filters are those of `orders ls`."
     )]
     Retry(OrdersRetryArgs),
 }
@@ -214,7 +214,7 @@ pub struct OrderFilterArgs {
     /// Orders with at least one item from this hub
     #[arg(long)]
     pub hub: Option<String>,
-    /// Orders stored by this job
+    /// Orders stored by this job (its id, or the start of it as the tables show it)
     #[arg(long)]
     pub job: Option<String>,
     /// Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)
@@ -262,16 +262,17 @@ pub enum JobsCommand {
     )]
     Ls(JobsLsArgs),
     /// One job: file, seller, state, counts and every reject with its row
-    #[command(after_help = "Example:\n  oms jobs show 6f1c...")]
+    #[command(after_help = "Example:\n  oms jobs show 6f1c2a3b")]
     Show(JobsShowArgs),
     /// The rejected rows of a job as CSV (the file's own columns, then row, column and
     /// reason), for the seller to fix and submit again
-    #[command(after_help = "Example:\n  oms jobs rejects 6f1c... > storage/fix-me.csv")]
+    #[command(after_help = "Example:\n  oms jobs rejects 6f1c2a3b > storage/fix-me.csv")]
     Rejects(JobsRejectsArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct JobsRejectsArgs {
+    /// The job's id, or the start of it (the 8 characters the tables show)
     pub job_id: String,
 }
 
@@ -285,6 +286,7 @@ pub struct JobsLsArgs {
 
 #[derive(Debug, Args)]
 pub struct JobsShowArgs {
+    /// The job's id, or the start of it (the 8 characters the tables show)
     pub job_id: String,
     #[command(flatten)]
     pub output: OutputArg,

@@ -429,6 +429,29 @@ pub trait OrderStore: Send + Sync {
     async fn count_orders_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
         Err(StoreError::Other("counting orders is not supported".into()))
     }
+
+    /// The ids of the jobs whose id starts with `prefix`, in id order, at most `limit`
+    /// of them: how a short job id (`6f1c2a3b`) is resolved. The default reads every
+    /// job through [`OrderStore::list_jobs`]; an adapter may answer with one query.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn find_jobs_by_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self
+            .list_jobs(usize::MAX)
+            .await?
+            .into_iter()
+            .map(|j| j.job_id)
+            .filter(|id| id.starts_with(prefix))
+            .collect();
+        ids.sort();
+        ids.truncate(limit);
+        Ok(ids)
+    }
 }
 
 // ---------------------------------------------------------------------------------------

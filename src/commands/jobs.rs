@@ -15,7 +15,7 @@ pub async fn run(c: JobsCommand, config: &Config) -> anyhow::Result<u8> {
             print(&ui::jobs(&view(a.output.output), &jobs))?;
         }
         JobsCommand::Show(a) => {
-            let job = app::jobs::get(&b, &a.job_id).await?;
+            let job = app::jobs::find(&b, &a.job_id).await?;
             print(&ui::job(&view(a.output.output), &job))?;
         }
         JobsCommand::Rejects(a) => {

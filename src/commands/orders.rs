@@ -25,6 +25,7 @@ pub async fn run(c: OrdersCommand, config: &Config) -> anyhow::Result<u8> {
     match c {
         OrdersCommand::Ls(a) => {
             let filter = orders::parse_filter(filter_text(&a.filter), a.limit, 0)?;
+            let filter = orders::resolve_job(&b, filter).await?;
             let found = orders::list(&b, &filter).await?;
             print(&ui::orders(&view(a.output.output), &found))?;
         }
@@ -34,6 +35,7 @@ pub async fn run(c: OrdersCommand, config: &Config) -> anyhow::Result<u8> {
         }
         OrdersCommand::Retry(a) => {
             let filter = orders::parse_filter(filter_text(&a.filter), a.limit, 0)?;
+            let filter = orders::resolve_job(&b, filter).await?;
             let found = orders::on_hold(&b, &filter).await?;
             if found.is_empty() {
                 tracing::info!("no on_hold order matches");

@@ -1,7 +1,9 @@
 //! Tables that fit, off a terminal: piped output is fitted to 120 columns (or
 //! `COLUMNS`), columns that do not fit are left out in the order `--help` states,
-//! `--output wide` shows them all, JSON and CSV keep their full values and field names.
-//! (The same tables in a real terminal of 80 and 100 columns: `tty`.)
+//! `--output wide` shows them all, JSON and CSV keep their full values and field names;
+//! a job is named by the start of its id anywhere a job id is taken, and a start that
+//! names several jobs is an error naming them. (The same tables in a real terminal of
+//! 80 and 100 columns: `tty`.)
 
 use crate::support::*;
 use std::process::Command;
@@ -132,4 +134,62 @@ fn orders_show_lists_the_items_and_sums_them_up() {
         items[1].starts_with("8 ") && items[1].ends_with(" 5"),
         "{out}"
     );
+}
+
+#[test]
+fn a_short_job_id_is_taken_everywhere_a_job_id_is() {
+    let oms = Oms::new();
+    let job = sample_flow(&oms);
+    let short = &job[..8];
+
+    assert_eq!(s(&oms.job(short)["job_id"]), job);
+    assert_eq!(
+        oms.ok(&["jobs", "rejects", short]).stdout,
+        oms.ok(&["jobs", "rejects", &job]).stdout
+    );
+    let listed = oms.json(&["orders", "ls", "--job", short, "--output", "json"]);
+    assert_eq!(listed.as_array().expect("orders").len(), 6, "{listed}");
+    let r = oms.ok(&["orders", "retry", "--job", short, "--yes"]);
+    assert_eq!(r.stdout.trim(), "3", "the three on_hold orders: {r:?}");
+    let table = oms.ok(&["jobs", "show", short]).stdout;
+    assert!(table.contains(&job), "{table}");
+
+    let r = oms.run(&["jobs", "show", "0000dead"]);
+    assert_eq!(r.code, 3, "an unknown job: {r:?}");
+    assert!(r.stderr.contains("no job 0000dead"), "{}", r.stderr);
+}
+
+#[test]
+fn an_ambiguous_job_id_is_an_error_naming_the_jobs() {
+    let oms = Oms::new();
+    // Two jobs whose ids start alike: requests of another program, with ids of its own.
+    for id in ["abc12345-0001", "abc12345-0002"] {
+        oms.enqueue(&format!(
+            r#"{{"sellerID":1,"filePath":"storage/orders.csv","jobId":"{id}"}}"#
+        ));
+    }
+    oms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    oms.ingest_drain();
+    for args in [
+        &["jobs", "show", "abc12345"][..],
+        &["jobs", "rejects", "abc1"],
+        &["orders", "ls", "--job", "abc12345"],
+        &["orders", "retry", "--job", "abc", "--yes"],
+    ] {
+        let r = oms.run(args);
+        assert_eq!(r.code, 3, "{r:?}");
+        assert!(r.stdout.is_empty(), "{r:?}");
+        assert!(
+            r.stderr.contains("is ambiguous")
+                && r.stderr.contains("abc12345-0001")
+                && r.stderr.contains("abc12345-0002"),
+            "the error names the jobs: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(s(&oms.job("abc12345-0002")["job_id"]), "abc12345-0002");
+    // A whole id is never ambiguous, even when another id starts with it.
+    oms.enqueue(r#"{"sellerID":1,"filePath":"storage/orders.csv","jobId":"abc12345-00011"}"#);
+    oms.ingest_drain();
+    assert_eq!(s(&oms.job("abc12345-0001")["job_id"]), "abc12345-0001");
 }

@@ -570,7 +570,7 @@ fn tables_fit_80_and_100_column_panes_with_every_value_whole() {
             &[short, &failed[..8], "failed", "ACCEPTED"],
         ),
         (
-            &["jobs", "show", &job],
+            &["jobs", "show", short],
             &[&job, "hub_id/sku_id", "Rejects (7)"],
         ),
         (

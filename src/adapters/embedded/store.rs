@@ -405,6 +405,31 @@ impl OrderStore for EmbeddedStore {
             .map_err(map)
     }
 
+    async fn find_jobs_by_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.db
+            .call(move |c| {
+                // The key's order keeps the ids with one prefix together, from the
+                // first id >= the prefix on.
+                c.prepare_cached(
+                    "SELECT job_id FROM jobs WHERE job_id >= ?1
+                       AND substr(job_id, 1, length(?1)) = ?1
+                     ORDER BY job_id LIMIT ?2",
+                )?
+                .query_map(
+                    params![prefix, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| r.get(0),
+                )?
+                .collect::<Result<Vec<String>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+
     async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
         self.db
             .call(move |c| {

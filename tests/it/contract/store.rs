@@ -571,3 +571,25 @@ store_test!(list_jobs_is_newest_first, async |f| {
     );
     assert_eq!(ids(store.list_jobs(2).await.unwrap()), ["j-new", "j-mid"]);
 });
+
+store_test!(job_ids_are_found_by_their_start, async |f| {
+    let store = f.store().await;
+    for id in ["abc-1", "abc-2", "abd-1", "xabc"] {
+        store
+            .open_job(&queued_job(id, "1", &now()))
+            .await
+            .expect("open");
+    }
+    let find = async |prefix: &str, limit: usize| {
+        store
+            .find_jobs_by_prefix(prefix, limit)
+            .await
+            .expect("find")
+    };
+    assert_eq!(find("abc", 10).await, ["abc-1", "abc-2"]);
+    assert_eq!(find("ab", 10).await, ["abc-1", "abc-2", "abd-1"]);
+    assert_eq!(find("ab", 2).await, ["abc-1", "abc-2"], "at most limit");
+    assert_eq!(find("abd-1", 10).await, ["abd-1"]);
+    assert!(find("abc-3", 10).await.is_empty());
+    assert!(find("zz", 10).await.is_empty());
+});
