@@ -129,6 +129,11 @@ pub enum Command {
         after_help = "Examples:\n  oms dlq ls\n  oms dlq redrive     # back to the queue, after fixing the cause\n  oms dlq purge       # asks you to type the number of messages"
     )]
     Dlq(DlqCommand),
+    /// The pipeline on one screen: jobs, queue depth, consumer lag, orders, last error
+    #[command(
+        after_help = "Examples:\n  oms status\n  oms status --watch        # redrawn in place every 2 s, until Ctrl-C\n  oms status --output json\n\nJobs queued and in progress are counted now, done and failed over the last 24 h.\nA figure a backend cannot give is shown as –."
+    )]
+    Status(StatusArgs),
     /// Check the configuration and every configured backend
     #[command(
         after_help = "Example:\n  oms doctor\n\nExits 4 when any check fails; each failed check says how to fix it."
@@ -347,6 +352,23 @@ pub struct ConfirmArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Redraw in place every SECS seconds until Ctrl-C [default: 2]
+    #[arg(long, short = 'w', value_name = "SECS", num_args = 0..=1, default_missing_value = "2",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub watch: Option<u64>,
+    /// Output format (json: the figures once)
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Table)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -258,6 +258,26 @@ pub trait EventBus: Send + Sync {
     /// # Errors
     /// [`BusError::Unavailable`], [`BusError::Other`].
     async fn lag(&self, group: &str) -> Result<u64, BusError>;
+
+    /// Every consumer group of the log with its lag and live members, by name; `None`
+    /// when the bus cannot list them (the default: `oms status` then asks
+    /// [`EventBus::lag`] of the configured group).
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`], [`BusError::Other`].
+    async fn groups(&self) -> Result<Option<Vec<GroupState>>, BusError> {
+        Ok(None)
+    }
+}
+
+/// A consumer group as [`EventBus::groups`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    pub group: String,
+    /// Events not yet committed by the group.
+    pub lag: u64,
+    /// Members that polled within the session timeout.
+    pub members: u64,
 }
 
 /// One member of a consumer group.
@@ -451,6 +471,41 @@ pub trait OrderStore: Send + Sync {
         ids.sort();
         ids.truncate(limit);
         Ok(ids)
+    }
+
+    /// How many jobs in each state were last changed at or after `since` (RFC 3339
+    /// UTC; states with none may be left out); `None` when the store cannot count so
+    /// (the default), and `oms status` shows the figure as unknown.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn count_jobs_changed_since(
+        &self,
+        since: &str,
+    ) -> Result<Option<Vec<(JobState, u64)>>, StoreError> {
+        let _ = since;
+        Ok(None)
+    }
+
+    /// How many orders have each status and reason (pairs with none may be left out);
+    /// `None` when the store cannot count so (the default).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn count_orders_by_status_and_reason(
+        &self,
+    ) -> Result<Option<Vec<(Status, Option<String>, u64)>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The `limit` jobs with an error (failed ones) that changed last, the latest
+    /// first, without their rejects; `None` when the store cannot tell (the default).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn last_job_errors(&self, limit: usize) -> Result<Option<Vec<Job>>, StoreError> {
+        let _ = limit;
+        Ok(None)
     }
 }
 

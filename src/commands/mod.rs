@@ -11,6 +11,7 @@ mod inventory;
 mod jobs;
 mod orders;
 mod serve;
+mod status;
 mod submit;
 mod wms;
 
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 Command::Jobs(c) => jobs::run(c, &config).await,
                 Command::Dlq(c) => dlq::run(c, &config).await,
                 Command::Inventory(c) => inventory::run(c, &config).await,
+                Command::Status(a) => status::run(&a, &config).await,
                 Command::Wms(c) => wms::run(c, &config).await,
                 Command::Serve(a) => serve::run(&a, &config).await,
                 Command::Completions(_) | Command::Doctor(_) => unreachable!("handled above"),

@@ -4,6 +4,7 @@
 
 pub mod progress;
 pub mod prompt;
+pub mod status;
 pub mod table;
 pub mod text;
 
@@ -69,6 +70,17 @@ pub fn table_width() -> usize {
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&c| c > 0)
         .unwrap_or(PIPED_WIDTH)
+}
+
+/// The terminal's height when stdout is one.
+#[must_use]
+pub fn table_height() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    dialoguer::console::Term::stdout()
+        .size_checked()
+        .map(|(rows, _)| usize::from(rows))
 }
 
 /// A CSV cell that a spreadsheet would run as a formula is prefixed with `'`.

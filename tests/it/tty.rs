@@ -560,7 +560,7 @@ fn tables_fit_80_and_100_column_panes_with_every_value_whole() {
     });
 
     let short = &job[..8];
-    let commands: [(&[&str], &[&str]); 7] = [
+    let commands: [(&[&str], &[&str]); 8] = [
         (
             &["orders", "ls"],
             &["insufficient_inventory", "new_order", "2 items, 7 units"],
@@ -580,6 +580,10 @@ fn tables_fit_80_and_100_column_panes_with_every_value_whole() {
         (&["inventory", "ls"], &["QUANTITY"]),
         (&["dlq", "ls"], &["deadbeef", "storage/orders.csv"]),
         (&["doctor"], &["embedded database", "✓"]),
+        (
+            &["status"],
+            &["insufficient_inventory 3", "dead-lettered 1", "oms-fulfil"],
+        ),
     ];
     for columns in [80_u16, 100] {
         for (args, shown) in commands {
@@ -601,4 +605,51 @@ fn tables_fit_80_and_100_column_panes_with_every_value_whole() {
             }
         }
     }
+}
+
+#[test]
+fn status_watch_redraws_in_place_without_scrolling() {
+    if !have_tmux("status_watch_redraws_in_place_without_scrolling") {
+        return;
+    }
+    let oms = Oms::new();
+    sample_flow(&oms);
+    let tty = Tty::start_in(&oms, &["status", "--watch", "1"], &[], (80, 24));
+    let title = |screen: &str| {
+        screen
+            .lines()
+            .find(|l| l.starts_with("oms status"))
+            .map(str::to_owned)
+    };
+    let first = tty.wait("the status", |s| s.contains("LAST ERROR"));
+    let first_title = title(&first).expect("a title line");
+    // Redrawn at least twice more (its clock moved on).
+    let later = tty.wait_for("two redraws", Duration::from_secs(10), |s| {
+        title(s).is_some_and(|t| t != first_title)
+    });
+    let later_title = title(&later).expect("a title line");
+    tty.wait_for("another redraw", Duration::from_secs(10), |s| {
+        title(s).is_some_and(|t| t != later_title)
+    });
+    let history = tty.tmux(&["display-message", "-p", "-t", "oms", "#{history_size}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&history.stdout).trim(),
+        "0",
+        "the pane scrolled:\n{}",
+        tty.screen(false)
+    );
+    let screen = tty.screen(false);
+    assert_eq!(
+        screen.matches("oms status").count(),
+        1,
+        "one screen, drawn over the last:\n{screen}"
+    );
+    for l in screen.lines() {
+        assert!(l.chars().count() <= 80, "{l}\n{screen}");
+    }
+    tty.keys(&["C-c"]);
+    let (code, screen) = tty.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches("oms status").count(), 1, "{screen}");
+    assert!(screen.contains("new_order 3"), "{screen}");
 }
