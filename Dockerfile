@@ -1,8 +1,11 @@
-# oms in a container: used by docker-compose.yml for the reference warehouse.
+# oms in a container: used by docker-compose.yml for the reference warehouse (wms) and
+# the HTTP API (api).
 FROM rust:1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends cmake libcurl4-openssl-dev \
-    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# The build's Debian packages (cmake, libcurl, ... for rdkafka), from the same list the
+# scripts use.
+COPY scripts/deps scripts/deps
+RUN scripts/deps install build && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cargo build --release --locked --bin oms
 

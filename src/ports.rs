@@ -1,7 +1,8 @@
-//! The four ports oms talks through: the job queue, the event bus, the order store and
-//! the warehouse (WMS), plus the optional unit of work that lets adapters sharing one
-//! database commit several ports' changes at once. Each port has one error enum;
-//! adapters map their driver errors into it and never leak driver types.
+//! The ports oms talks through: the job queue, the event bus, the order store and the
+//! warehouse (WMS) with its operator side (inventory), plus the optional unit of work
+//! that lets adapters sharing one database commit several ports' changes at once. Each
+//! port has one error enum, whose variants carry a [`Detail`]: adapters map their driver
+//! errors into it, keep the driver's error as its cause, and never leak driver types.
 
 use crate::domain::stock_file::Stock;
 use crate::domain::{
@@ -343,9 +344,10 @@ pub struct OrderFilter {
     pub limit: usize,
 }
 
-/// A job's end, recorded by ingest.
+/// A job's state as one transition of its lifecycle left it (started, failed or
+/// finished: see `domain::job`), with its counts and rejects, to record in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobReport {
+pub struct JobRecord {
     pub job_id: String,
     pub state: JobState,
     pub error: Option<String>,
@@ -363,11 +365,12 @@ pub trait OrderStore: Send + Sync {
     /// [`StoreError::Unavailable`], [`StoreError::Other`].
     async fn open_job(&self, job: &Job) -> Result<Job, StoreError>;
 
-    /// Sets a job's state, counts and rejects (rejects replace earlier ones).
+    /// Records a transition of a job: its state, counts and rejects (rejects replace
+    /// earlier ones).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`], [`StoreError::Other`].
-    async fn finish_job(&self, report: &JobReport) -> Result<(), StoreError>;
+    async fn record_job(&self, record: &JobRecord) -> Result<(), StoreError>;
 
     /// Stores each order `on_hold` unless the seller already has one with its id.
     /// The result has one entry per order, in the same order.

@@ -14,7 +14,7 @@ use crate::domain::{
     BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
     SkuId, Status, parse_orders_until, timestamp,
 };
-use crate::ports::{Inserted, JobReport, QueueDepth, QueueMessage, Validation, WmsError};
+use crate::ports::{Inserted, JobRecord, QueueDepth, QueueMessage, Validation, WmsError};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
@@ -84,7 +84,7 @@ pub trait IngestObserver: Send + Sync {
     /// Orders stored (or found stored) so far; called after each chunk.
     fn orders_stored(&self, _job_id: &str, _stored: u64) {}
     /// The job is recorded, done or failed for good, and its message acknowledged.
-    fn file_finished(&self, _report: &JobReport) {}
+    fn file_finished(&self, _report: &JobRecord) {}
     /// A message was left for redelivery (its job when known, and why).
     fn left_for_redelivery(&self, _job_id: Option<&str>, _why: &str) {}
     /// A receive came back empty; the queue's depth when it is known.
@@ -110,7 +110,7 @@ impl IngestObserver for NoObserver {}
 #[derive(Debug)]
 enum Handled {
     /// The job is recorded (done or failed for good): acknowledge.
-    Recorded(JobReport),
+    Recorded(JobRecord),
     /// Leave the message; it comes back after its visibility timeout.
     Leave(String),
     /// Shutdown came first: make it visible again now.
@@ -342,7 +342,7 @@ async fn handle_message(
         opened
     } else {
         let started = opened.start();
-        if let Err(e) = b.store.finish_job(&report(started.clone())).await {
+        if let Err(e) = b.store.record_job(&report(started.clone())).await {
             return Handled::Leave(e.to_string());
         }
         started
@@ -352,7 +352,7 @@ async fn handle_message(
         Err(e) => return Handled::Leave(e.to_string()),
     };
     match report {
-        Handled::Recorded(r) if r.state == JobState::Failed => match b.store.finish_job(&r).await {
+        Handled::Recorded(r) if r.state == JobState::Failed => match b.store.record_job(&r).await {
             Ok(()) => Handled::Recorded(r),
             Err(e) => Handled::Leave(e.to_string()),
         },
@@ -564,7 +564,7 @@ async fn store_and_publish(
     parsed: &ParsedFile,
     observer: &dyn IngestObserver,
     shutdown: &Shutdown,
-) -> Result<Option<JobReport>, AppError> {
+) -> Result<Option<JobRecord>, AppError> {
     let job_id = job.job_id.as_str();
     let mut counts = JobCounts {
         rows: parsed.rows,
@@ -610,6 +610,6 @@ async fn store_and_publish(
         observer.orders_stored(job_id, counts.orders_accepted + counts.orders_duplicate);
     }
     let report = report(job.finish(counts, parsed.rejects.clone())?);
-    b.store.finish_job(&report).await?;
+    b.store.record_job(&report).await?;
     Ok(Some(report))
 }

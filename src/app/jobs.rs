@@ -5,7 +5,7 @@ use super::files::{HashingReader, StorageRoot};
 use super::{AppError, Backends};
 use crate::domain::orders_file::Rows;
 use crate::domain::{COLUMNS, Job, Reject};
-use crate::ports::JobReport;
+use crate::ports::JobRecord;
 use std::collections::{HashMap, HashSet};
 use std::io::BufReader;
 
@@ -74,8 +74,8 @@ pub async fn find(b: &Backends, id: &str) -> Result<Job, AppError> {
 }
 
 /// What the store records of a job after a transition of its lifecycle.
-pub(super) fn report(job: Job) -> JobReport {
-    JobReport {
+pub(super) fn report(job: Job) -> JobRecord {
+    JobRecord {
         job_id: job.job_id,
         state: job.state,
         error: job.error,

@@ -124,7 +124,7 @@ pub async fn submit_observed(
     if let Err(e) = b.queue.send(&request.to_json()).await {
         // Best effort: the enqueue error is what the caller must hear about.
         if let Ok(failed) = job.fail(format!("could not be enqueued: {e}")) {
-            let _ = b.store.finish_job(&report(failed)).await;
+            let _ = b.store.record_job(&report(failed)).await;
         }
         return Err(e.into());
     }

@@ -1,23 +1,22 @@
 //! The bus check: the embedded log's partitions and lag; Kafka reachable, the topic,
 //! the group's lag.
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded};
 use crate::adapters::embedded::{Db, EmbeddedBus};
-use crate::adapters::kafka::{KafkaBus, KafkaSettings};
+use crate::adapters::kafka::{KafkaBus, KafkaSettings, ProbeFailure, TopicFound};
 use crate::config::Config;
 use crate::ports::EventBus;
 
+/// The `bus` check of `config`'s event bus (`db`: the embedded database, when it
+/// opened).
 pub async fn check(config: &Config, db: Option<Db>) -> Check {
     const NAME: &str = "bus";
     let group = config.group.clone();
     match crate::wiring::kafka_settings(config) {
         None => {
-            let Some(db) = db else {
-                return no_db(NAME);
-            };
             let settings = crate::wiring::bus_settings(config);
-            let r = bounded(CHECK_TIMEOUT, move || async move {
+            let ask = move |db: Db| async move {
                 let partitions = db
                     .contents()
                     .await
@@ -28,10 +27,9 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok::<_, String>((partitions, lag, group))
-            })
-            .await;
-            match r {
-                Ok(Ok((partitions, lag, group))) => Check::pass(
+            };
+            let pass = |(partitions, lag, group): (u64, u64, String)| {
+                Check::pass(
                     NAME,
                     if partitions == 0 {
                         format!(
@@ -42,19 +40,9 @@ pub async fn check(config: &Config, db: Option<Db>) -> Check {
                     } else {
                         format!("embedded: {partitions} partitions; group {group} lag {lag}")
                     },
-                ),
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }
+                )
+            };
+            embedded_port(NAME, db, ask, pass).await
         }
         Some(settings) => {
             let what = format!("kafka {} at {}", settings.topic, settings.brokers);
@@ -72,28 +60,29 @@ fn kafka_unreachable_fix() -> String {
         .into()
 }
 
+/// Kafka answers, the topic is there (created when missing, as every `oms` command
+/// does on connecting), and the group's lag can be read.
 async fn kafka(settings: KafkaSettings, group: String) -> Check {
     const NAME: &str = "bus";
     let what = format!("kafka {} at {}", settings.topic, settings.brokers);
-    let found = match KafkaBus::inspect(&settings, REQUEST_TIMEOUT).await {
-        Ok(f) => f,
-        Err(e) => {
+    let probe = match KafkaBus::probe(&settings, &group, REQUEST_TIMEOUT).await {
+        Ok(p) => p,
+        Err(ProbeFailure::NoBroker(e)) => {
             return Check::fail(
                 NAME,
                 format!("{what}: no broker answers: {e}"),
                 kafka_unreachable_fix(),
             );
         }
-    };
-    let created = found.partitions.is_none();
-    let bus = match KafkaBus::connect(settings.clone()).await {
-        Ok(b) => b,
-        Err(e) => {
+        Err(ProbeFailure::Connect {
+            topic_missing,
+            error: e,
+        }) => {
             return Check::fail(
                 NAME,
                 format!(
                     "{what}: {}{e}",
-                    if created {
+                    if topic_missing {
                         "the topic is missing and cannot be created: "
                     } else {
                         ""
@@ -107,24 +96,19 @@ async fn kafka(settings: KafkaSettings, group: String) -> Check {
             );
         }
     };
-    let partitions = match found.partitions {
-        Some(n) => Some(n),
-        None => KafkaBus::inspect(&settings, REQUEST_TIMEOUT)
-            .await
-            .ok()
-            .and_then(|f| f.partitions),
+    let topic_text = match probe.topic {
+        TopicFound::Present(n) => format!("topic present, {n} partitions"),
+        TopicFound::Created(Some(n)) => {
+            format!("topic was missing, created now with {n} partitions")
+        }
+        TopicFound::Created(None) => "topic created now".to_owned(),
     };
-    let topic_text = match (created, partitions) {
-        (false, Some(n)) => format!("topic present, {n} partitions"),
-        (true, Some(n)) => format!("topic was missing, created now with {n} partitions"),
-        (_, None) => "topic created now".to_owned(),
-    };
-    match bus.lag(&group).await {
+    match probe.lag {
         Ok(lag) => Check::pass(
             NAME,
             format!(
                 "{what}: {}; {topic_text}; group {group} lag {lag}",
-                match found.brokers {
+                match probe.brokers {
                     1 => "1 broker".to_owned(),
                     n => format!("{n} brokers"),
                 }

@@ -1,39 +1,26 @@
 //! The store check: the embedded store's counts; MongoDB reachable, its collections
 //! and indexes.
 
-use super::embedded::{no_db, timed_out};
+use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, REQUEST_TIMEOUT, bounded, hosts};
-use crate::adapters::embedded::Db;
-use crate::adapters::mongo::{MongoInspection, MongoStore};
+use crate::adapters::embedded::{Contents, Db};
+use crate::adapters::mongo::{MongoCause, MongoInspection, MongoStore};
 use crate::config::{Config, StoreChoice};
 
+/// The `store` check of `config`'s order store (`db`: the embedded database, when it
+/// opened).
 pub async fn check(config: &Config, db: Option<Db>) -> Check {
     const NAME: &str = "store";
     match &config.store_backend {
         StoreChoice::Embedded => {
-            let Some(db) = db else {
-                return no_db(NAME);
+            let ask = |db: Db| async move { db.contents().await };
+            let pass = |c: Contents| {
+                Check::pass(
+                    NAME,
+                    format!("embedded: {} orders, {} jobs", c.orders, c.jobs),
+                )
             };
-            let r = bounded(CHECK_TIMEOUT, move || async move {
-                db.contents().await.map(|c| (c.orders, c.jobs))
-            })
-            .await;
-            match r {
-                Ok(Ok((orders, jobs))) => {
-                    Check::pass(NAME, format!("embedded: {orders} orders, {jobs} jobs"))
-                }
-                Ok(Err(e)) => Check::fail(
-                    NAME,
-                    format!("embedded: {e}"),
-                    "another process may hold the database locked: run `oms doctor` again",
-                ),
-                Err(why) => timed_out(
-                    NAME,
-                    "embedded",
-                    &why,
-                    "another process holds the database locked: run `oms doctor` again",
-                ),
-            }
+            embedded_port(NAME, db, ask, pass).await
         }
         StoreChoice::Mongo { uri, database } => {
             let what = format!("mongodb {database} at {}", hosts(&uri.0));
@@ -65,14 +52,14 @@ fn missing_text(m: &MongoInspection) -> String {
     parts.join("; ")
 }
 
+/// MongoDB answers, and its collections and indexes are there (created when missing, as
+/// every `oms` command does on connecting).
 async fn mongo(uri: String, database: String, what: String) -> Check {
     const NAME: &str = "store";
     let before = match MongoStore::inspect(&uri, &database, REQUEST_TIMEOUT).await {
         Ok(m) => m,
         Err(e) => {
-            let text = e.to_string();
-            let lower = text.to_ascii_lowercase();
-            let fix = if lower.contains("auth") || lower.contains("unauthorized") {
+            let fix = if MongoCause::of(&e).is_some_and(MongoCause::refused_credentials) {
                 "correct the user and password of OMS_MONGODB_URI (and authSource), and grant \
                  the user readWrite and createIndex on the database"
                     .to_owned()
@@ -116,8 +103,7 @@ async fn mongo(uri: String, database: String, what: String) -> Check {
     }
     let missing = missing_text(&before);
     if let Err(e) = MongoStore::connect(&uri, &database).await {
-        let text = e.to_string();
-        let fix = if text.contains("E11000") || text.contains("duplicate key") {
+        let fix = if MongoCause::of(&e).is_some_and(MongoCause::duplicate_key) {
             "remove the orders stored twice under one (seller_id, order_id), then run `oms \
              doctor` again to create the unique index"
                 .to_owned()

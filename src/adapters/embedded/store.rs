@@ -7,7 +7,7 @@ use crate::domain::{
     Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject, Status,
     StatusChange,
 };
-use crate::ports::{Inserted, JobReport, OrderFilter, OrderStore, StoreError};
+use crate::ports::{Inserted, JobRecord, OrderFilter, OrderStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -169,7 +169,7 @@ impl OrderStore for EmbeddedStore {
             .ok_or_else(|| StoreError::Other("job vanished after insert".into()))
     }
 
-    async fn finish_job(&self, report: &JobReport) -> Result<(), StoreError> {
+    async fn record_job(&self, report: &JobRecord) -> Result<(), StoreError> {
         let r = report.clone();
         self.db
             .call(move |c| {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::app::ingest::IngestObserver;
 use crate::domain::JobState;
-use crate::ports::{JobReport, QueueDepth};
+use crate::ports::{JobRecord, QueueDepth};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,7 +352,7 @@ impl IngestObserver for IngestView {
         self.with_file(job_id, |f| f.stored = stored);
     }
 
-    fn file_finished(&self, report: &JobReport) {
+    fn file_finished(&self, report: &JobRecord) {
         let mut s = lock(&self.state);
         if let Some(f) = s.files.remove(&report.job_id)
             && let Some(bar) = f.bar

@@ -213,7 +213,7 @@ async fn connect_errors_never_show_the_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_batch_reports_each_duplicate_at_its_index() {
     use oms::domain::{Job, JobCounts, JobState, NewOrder, Reject};
-    use oms::ports::{Inserted, JobReport};
+    use oms::ports::{Inserted, JobRecord};
 
     let Some(f) = MongoFixture::start().await else {
         return;
@@ -271,7 +271,7 @@ async fn a_big_batch_reports_each_duplicate_at_its_index() {
     };
     for reason in ["first", "second"] {
         store
-            .finish_job(&JobReport {
+            .record_job(&JobRecord {
                 job_id: "j2".into(),
                 state: JobState::Done,
                 error: None,

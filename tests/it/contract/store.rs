@@ -9,7 +9,7 @@ use oms::domain::{
     HubId, Job, JobCounts, JobState, NewOrder, OrderId, OrderKey, Outcome,
     REASON_INSUFFICIENT_INVENTORY, Reject, SellerId, Status,
 };
-use oms::ports::{Inserted, JobReport, OrderFilter};
+use oms::ports::{Inserted, JobRecord, OrderFilter};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -317,7 +317,7 @@ store_test!(counts_follow_statuses_and_job_states, async |f| {
         .await
         .expect("job");
     store
-        .finish_job(&JobReport {
+        .record_job(&JobRecord {
             job_id: "j2".into(),
             state: JobState::Done,
             error: None,
@@ -514,7 +514,7 @@ store_test!(finish_job_stores_counts_and_replaces_rejects, async |f| {
         },
     ];
     store
-        .finish_job(&JobReport {
+        .record_job(&JobRecord {
             job_id: "j1".into(),
             state: JobState::Done,
             error: None,
@@ -536,7 +536,7 @@ store_test!(finish_job_stores_counts_and_replaces_rejects, async |f| {
         reason: "checksum mismatch".into(),
     }];
     store
-        .finish_job(&JobReport {
+        .record_job(&JobRecord {
             job_id: "j1".into(),
             state: JobState::Failed,
             error: Some("checksum mismatch".into()),
@@ -604,7 +604,7 @@ store_test!(the_figures_of_status_are_right_or_not_given, async |f| {
             .await
             .expect("open");
     }
-    let finish = |id: &str, state: JobState, error: Option<&str>| JobReport {
+    let finish = |id: &str, state: JobState, error: Option<&str>| JobRecord {
         job_id: id.into(),
         state,
         error: error.map(str::to_owned),
@@ -612,11 +612,11 @@ store_test!(the_figures_of_status_are_right_or_not_given, async |f| {
         rejects: Vec::new(),
     };
     store
-        .finish_job(&finish("d", JobState::Done, None))
+        .record_job(&finish("d", JobState::Done, None))
         .await
         .expect("finish");
     store
-        .finish_job(&finish("x", JobState::Failed, Some("no such file")))
+        .record_job(&finish("x", JobState::Failed, Some("no such file")))
         .await
         .expect("finish");
     let orders: Vec<NewOrder> = (0..4)
