@@ -46,6 +46,9 @@ _oms() {
             oms,serve)
                 cmd="oms__subcmd__serve"
                 ;;
+            oms,status)
+                cmd="oms__subcmd__status"
+                ;;
             oms,submit)
                 cmd="oms__subcmd__submit"
                 ;;
@@ -108,6 +111,9 @@ _oms() {
                 ;;
             oms__subcmd__help,serve)
                 cmd="oms__subcmd__help__subcmd__serve"
+                ;;
+            oms__subcmd__help,status)
+                cmd="oms__subcmd__help__subcmd__status"
                 ;;
             oms__subcmd__help,submit)
                 cmd="oms__subcmd__help__subcmd__submit"
@@ -272,7 +278,7 @@ _oms() {
 
     case "${cmd}" in
         oms)
-            opts="-v -q -h -V --config --data-dir --storage-root --log-format --verbose --quiet --help --version submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help"
+            opts="-v -q -h -V --config --data-dir --storage-root --log-format --verbose --quiet --help --version submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,11 +449,11 @@ _oms() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -541,11 +547,11 @@ _oms() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -610,7 +616,7 @@ _oms() {
             return 0
             ;;
         oms__subcmd__help)
-            opts="submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help"
+            opts="submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +923,20 @@ _oms() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oms__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oms__subcmd__help__subcmd__submit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1169,11 +1189,11 @@ _oms() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1311,11 +1331,11 @@ _oms() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1379,11 +1399,11 @@ _oms() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1541,11 +1561,11 @@ _oms() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1637,11 +1657,11 @@ _oms() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1676,6 +1696,52 @@ _oms() {
             case "${prev}" in
                 --bind)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oms__subcmd__status)
+            opts="-w -o -v -q -h --watch --output --config --data-dir --storage-root --log-format --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -1885,11 +1951,11 @@ _oms() {
             fi
             case "${prev}" in
                 --output)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table wide json csv" -- "${cur}"))
                     return 0
                     ;;
                 --config)

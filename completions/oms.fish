@@ -40,6 +40,7 @@ complete -c oms -n "__fish_oms_needs_command" -f -a "orders" -d 'Query stored or
 complete -c oms -n "__fish_oms_needs_command" -f -a "jobs" -d 'Query bulk-order jobs'
 complete -c oms -n "__fish_oms_needs_command" -f -a "inventory" -d 'The embedded warehouse\'s stock'
 complete -c oms -n "__fish_oms_needs_command" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
+complete -c oms -n "__fish_oms_needs_command" -f -a "status" -d 'The pipeline on one screen: jobs, queue depth, consumer lag, orders, last error'
 complete -c oms -n "__fish_oms_needs_command" -f -a "doctor" -d 'Check the configuration and every configured backend'
 complete -c oms -n "__fish_oms_needs_command" -f -a "wms" -d 'The reference warehouse service over HTTP'
 complete -c oms -n "__fish_oms_needs_command" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
@@ -91,12 +92,13 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subc
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l status -d 'on_hold or new_order' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l seller -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l hub -d 'Orders with at least one item from this hub' -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l job -d 'Orders stored by this job' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l job -d 'Orders stored by this job (its id, or the start of it as the tables show it)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l limit -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -104,11 +106,12 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l seller -d 'Needed when several sellers have an order with this id' -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -116,11 +119,11 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l status -d 'on_hold or new_order' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l seller -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l hub -d 'Orders with at least one item from this hub' -r
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l job -d 'Orders stored by this job' -r
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l job -d 'Orders stored by this job (its id, or the start of it as the tables show it)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l since -d 'Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l limit -d 'At most this many orders' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
@@ -149,9 +152,10 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcom
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "rejects" -d 'The rejected rows of a job as CSV (the file\'s own columns, then row, column and reason), for the seller to fix and submit again'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l limit -r
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -159,10 +163,11 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -170,7 +175,7 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -202,9 +207,10 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -212,7 +218,7 @@ complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subco
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "load" -d 'Set stock from a CSV file with columns hub_id,sku_id,quantity'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List stock'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -229,9 +235,10 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcomm
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "purge" -d 'Delete every dead-lettered message for good'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l limit -r
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -239,7 +246,7 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -262,9 +269,21 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "redrive" -d 'Move every dead-lettered message back to the queue'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Delete every dead-lettered message for good'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c oms -n "__fish_oms_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand status" -s w -l watch -d 'Redraw in place every SECS seconds until Ctrl-C [default: 2]' -r
+complete -c oms -n "__fish_oms_using_subcommand status" -s o -l output -d 'Output format (json: the figures once)' -r -f -a "table\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand status" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand status" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand status" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand status" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
+json\t''"
+complete -c oms -n "__fish_oms_using_subcommand status" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
+complete -c oms -n "__fish_oms_using_subcommand status" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c oms -n "__fish_oms_using_subcommand status" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -272,7 +291,7 @@ complete -c oms -n "__fish_oms_using_subcommand doctor" -l log-format -d 'Log fo
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand doctor" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand doctor" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -325,9 +344,10 @@ complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcomman
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''
-csv\t''"
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s o -l output -d 'Output format' -r -f -a "table\t'Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages'
+wide\t'Every column, each as wide as its values'
+json\t'Full values (whole ids, RFC 3339 times)'
+csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -335,7 +355,7 @@ complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcomman
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Only warnings and errors on stderr'
-complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
@@ -356,19 +376,20 @@ json\t''"
 complete -c oms -n "__fish_oms_using_subcommand completions" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "orders" -d 'Query stored orders'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "jobs" -d 'Query bulk-order jobs'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "doctor" -d 'Check the configuration and every configured backend'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "token" -d 'Seller-scoped API tokens of `oms serve` (the tokens file, OMS_API_TOKENS_FILE)'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq doctor wms serve token completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "orders" -d 'Query stored orders'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "jobs" -d 'Query bulk-order jobs'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "inventory" -d 'The embedded warehouse\'s stock'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "dlq" -d 'Messages that could not be processed after the maximum number of receives'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "status" -d 'The pipeline on one screen: jobs, queue depth, consumer lag, orders, last error'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "doctor" -d 'Check the configuration and every configured backend'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "wms" -d 'The reference warehouse service over HTTP'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "serve" -d 'The bulkorder HTTP API and read-only order and job queries'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "token" -d 'Seller-scoped API tokens of `oms serve` (the tokens file, OMS_API_TOKENS_FILE)'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "ls" -d 'List orders (oldest first)'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "show" -d 'One order with its items and status history'
 complete -c oms -n "__fish_oms_using_subcommand help; and __fish_seen_subcommand_from orders" -f -a "retry" -d 'Publish on_hold orders again so `oms fulfil` tries them again (after a restock)'

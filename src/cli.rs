@@ -73,8 +73,13 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Fitted to the terminal (piped: 120 columns, or COLUMNS); short ids, ages
     Table,
+    /// Every column, each as wide as its values
+    Wide,
+    /// Full values (whole ids, RFC 3339 times)
     Json,
+    /// Full values (whole ids, RFC 3339 times)
     Csv,
 }
 
@@ -109,7 +114,7 @@ pub enum Command {
     /// Query bulk-order jobs
     #[command(
         subcommand,
-        after_help = "Examples:\n  oms jobs ls --limit 10\n  oms jobs show 6f1c..."
+        after_help = "Examples:\n  oms jobs ls --limit 10\n  oms jobs show 6f1c2a3b"
     )]
     Jobs(JobsCommand),
     /// The embedded warehouse's stock
@@ -124,6 +129,11 @@ pub enum Command {
         after_help = "Examples:\n  oms dlq ls\n  oms dlq redrive     # back to the queue, after fixing the cause\n  oms dlq purge       # asks you to type the number of messages"
     )]
     Dlq(DlqCommand),
+    /// The pipeline on one screen: jobs, queue depth, consumer lag, orders, last error
+    #[command(
+        after_help = "Examples:\n  oms status\n  oms status --watch        # redrawn in place every 2 s, until Ctrl-C\n  oms status --output json\n\nJobs queued and in progress are counted now, done and failed over the last 24 h.\nA figure a backend cannot give is shown as –."
+    )]
+    Status(StatusArgs),
     /// Check the configuration and every configured backend
     #[command(
         after_help = "Example:\n  oms doctor\n\nExits 4 when any check fails; each failed check says how to fix it."
@@ -191,7 +201,7 @@ pub struct FulfilArgs {
 pub enum OrdersCommand {
     /// List orders (oldest first)
     #[command(
-        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json"
+        after_help = "Examples:\n  oms orders ls --status on_hold\n  oms orders ls --seller 1 --since 2h --output json\n  oms orders ls --job 6f1c2a3b\n\nThe table fits the terminal; columns that do not fit are left out in this order:\nUPDATED, JOB, SELLER, AGE, ITEMS, REASON. --output wide shows them all."
     )]
     Ls(OrdersLsArgs),
     /// One order with its items and status history
@@ -199,7 +209,7 @@ pub enum OrdersCommand {
     Show(OrdersShowArgs),
     /// Publish on_hold orders again so `oms fulfil` tries them again (after a restock)
     #[command(
-        after_help = "Examples:\n  oms orders retry --hub 3            # asks before retrying more than 5 orders\n  oms orders retry --job 6f1c... --yes\n\nOnly on_hold orders are retried; the filters are those of `orders ls`."
+        after_help = "Examples:\n  oms orders retry --hub 3            # asks before retrying more than 5 orders\n  oms orders retry --job 6f1c2a3b --yes\n\nOnly on_hold orders are retried; the filters are those of `orders ls`."
     )]
     Retry(OrdersRetryArgs),
 }
@@ -215,7 +225,7 @@ pub struct OrderFilterArgs {
     /// Orders with at least one item from this hub
     #[arg(long)]
     pub hub: Option<String>,
-    /// Orders stored by this job
+    /// Orders stored by this job (its id, or the start of it as the tables show it)
     #[arg(long)]
     pub job: Option<String>,
     /// Created at or after: RFC 3339 (2026-11-29T10:00:00Z), a date, or an age (30m, 2h, 7d)
@@ -258,19 +268,22 @@ pub struct OrdersShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs, newest first
-    #[command(after_help = "Example:\n  oms jobs ls --limit 10")]
+    #[command(
+        after_help = "Example:\n  oms jobs ls --limit 10\n\nThe table fits the terminal; columns that do not fit are left out in this order:\nWARNINGS, DUPLICATE, SELLER, ROWS, AGE, FILE, ERROR. --output wide shows them all."
+    )]
     Ls(JobsLsArgs),
     /// One job: file, seller, state, counts and every reject with its row
-    #[command(after_help = "Example:\n  oms jobs show 6f1c...")]
+    #[command(after_help = "Example:\n  oms jobs show 6f1c2a3b")]
     Show(JobsShowArgs),
     /// The rejected rows of a job as CSV (the file's own columns, then row, column and
     /// reason), for the seller to fix and submit again
-    #[command(after_help = "Example:\n  oms jobs rejects 6f1c... > storage/fix-me.csv")]
+    #[command(after_help = "Example:\n  oms jobs rejects 6f1c2a3b > storage/fix-me.csv")]
     Rejects(JobsRejectsArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct JobsRejectsArgs {
+    /// The job's id, or the start of it (the 8 characters the tables show)
     pub job_id: String,
 }
 
@@ -284,6 +297,7 @@ pub struct JobsLsArgs {
 
 #[derive(Debug, Args)]
 pub struct JobsShowArgs {
+    /// The job's id, or the start of it (the 8 characters the tables show)
     pub job_id: String,
     #[command(flatten)]
     pub output: OutputArg,
@@ -344,6 +358,23 @@ pub struct ConfirmArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub output: OutputArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Redraw in place every SECS seconds until Ctrl-C [default: 2]
+    #[arg(long, short = 'w', value_name = "SECS", num_args = 0..=1, default_missing_value = "2",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub watch: Option<u64>,
+    /// Output format (json: the figures once)
+    #[arg(long, short = 'o', value_enum, default_value_t = StatusFormat::Table)]
+    pub output: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -259,6 +259,26 @@ pub trait EventBus: Send + Sync {
     /// # Errors
     /// [`BusError::Unavailable`], [`BusError::Other`].
     async fn lag(&self, group: &str) -> Result<u64, BusError>;
+
+    /// Every consumer group of the log with its lag and live members, by name; `None`
+    /// when the bus cannot list them (the default: `oms status` then asks
+    /// [`EventBus::lag`] of the configured group).
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`], [`BusError::Other`].
+    async fn groups(&self) -> Result<Option<Vec<GroupState>>, BusError> {
+        Ok(None)
+    }
+}
+
+/// A consumer group as [`EventBus::groups`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    pub group: String,
+    /// Events not yet committed by the group.
+    pub lag: u64,
+    /// Members that polled within the session timeout.
+    pub members: u64,
 }
 
 /// One member of a consumer group.
@@ -431,6 +451,64 @@ pub trait OrderStore: Send + Sync {
     /// As [`OrderStore::count_jobs_by_state`].
     async fn count_orders_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
         Err(StoreError::Other("counting orders is not supported".into()))
+    }
+
+    /// The ids of the jobs whose id starts with `prefix`, in id order, at most `limit`
+    /// of them: how a short job id (`6f1c2a3b`) is resolved. The default reads every
+    /// job through [`OrderStore::list_jobs`]; an adapter may answer with one query.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn find_jobs_by_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self
+            .list_jobs(usize::MAX)
+            .await?
+            .into_iter()
+            .map(|j| j.job_id)
+            .filter(|id| id.starts_with(prefix))
+            .collect();
+        ids.sort();
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
+    /// How many jobs in each state were last changed at or after `since` (RFC 3339
+    /// UTC; states with none may be left out); `None` when the store cannot count so
+    /// (the default), and `oms status` shows the figure as unknown.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn count_jobs_changed_since(
+        &self,
+        since: &str,
+    ) -> Result<Option<Vec<(JobState, u64)>>, StoreError> {
+        let _ = since;
+        Ok(None)
+    }
+
+    /// How many orders have each status and reason (pairs with none may be left out);
+    /// `None` when the store cannot count so (the default).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn count_orders_by_status_and_reason(
+        &self,
+    ) -> Result<Option<Vec<(Status, Option<String>, u64)>>, StoreError> {
+        Ok(None)
+    }
+
+    /// The `limit` jobs with an error (failed ones) that changed last, the latest
+    /// first, without their rejects; `None` when the store cannot tell (the default).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`], [`StoreError::Other`].
+    async fn last_job_errors(&self, limit: usize) -> Result<Option<Vec<Job>>, StoreError> {
+        let _ = limit;
+        Ok(None)
     }
 }
 

@@ -28,6 +28,51 @@ pub async fn get(b: &Backends, job_id: &str) -> Result<Job, AppError> {
         .ok_or_else(|| AppError::NotFound(format!("no job {job_id}")))
 }
 
+/// At most this many matches of an ambiguous prefix are named.
+const MATCHES_NAMED: usize = 5;
+
+/// The job id that `id` names: a whole job id, or the start of exactly one (the tables
+/// show the first 8 characters).
+///
+/// # Errors
+/// [`AppError::BadInput`] for an empty id or a prefix of several jobs (naming them);
+/// [`AppError::NotFound`] when no job id starts with it; the store's errors.
+pub async fn resolve(b: &Backends, id: &str) -> Result<String, AppError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(AppError::BadInput("the job id is empty".to_owned()));
+    }
+    let found = b.store.find_jobs_by_prefix(id, MATCHES_NAMED + 1).await?;
+    match found.as_slice() {
+        [] => Err(AppError::NotFound(format!("no job {id}"))),
+        [one] => Ok(one.clone()),
+        many if many.iter().any(|m| m == id) => Ok(id.to_owned()),
+        many => {
+            let mut named = many
+                .iter()
+                .take(MATCHES_NAMED)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if many.len() > MATCHES_NAMED {
+                named.push_str(", ...");
+            }
+            Err(AppError::BadInput(format!(
+                "job id {id} is ambiguous: it is the start of {named}; give more of the id"
+            )))
+        }
+    }
+}
+
+/// [`get`] by a whole job id or the start of one ([`resolve`]).
+///
+/// # Errors
+/// As [`resolve`] and [`get`].
+pub async fn find(b: &Backends, id: &str) -> Result<Job, AppError> {
+    let id = resolve(b, id).await?;
+    get(b, &id).await
+}
+
 /// What the store records of a job after a transition of its lifecycle.
 pub(super) fn report(job: Job) -> JobRecord {
     JobRecord {
@@ -46,7 +91,8 @@ pub struct RejectsTable {
     pub rows: Vec<Vec<String>>,
 }
 
-/// A job's rejects: when the job's file is still there unchanged, each rejected row
+/// A job's rejects (the job named by its id or the start of it, as [`find`]): when
+/// the job's file is still there unchanged, each rejected row
 /// with the file's own five columns, then `row`, `column`, `reason` (a row with several
 /// reasons appears once per reason); otherwise only `row`, `order_id`, `column`,
 /// `reason`.
@@ -58,7 +104,7 @@ pub async fn rejects(
     root: Option<&StorageRoot>,
     job_id: &str,
 ) -> Result<RejectsTable, AppError> {
-    let job = get(b, job_id).await?;
+    let job = find(b, job_id).await?;
     let table = match root.and_then(|r| file_rows(r, &job)) {
         Some(rows) => {
             let mut header: Vec<&str> = COLUMNS.to_vec();

@@ -1,5 +1,6 @@
-//! Use cases over the ports: submit, ingest, fulfil, and the read-only queries. They
-//! know the ports, the domain and the file system, never clap or a backend's driver.
+//! Use cases over the ports: submit, ingest, fulfil, and the read-only queries (the
+//! pipeline's status among them). They know the ports, the domain and the file system,
+//! never the command line or a backend's driver.
 
 pub mod backoff;
 pub mod dlq;
@@ -9,6 +10,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod jobs;
 pub mod orders;
+pub mod status;
 pub mod submit;
 
 use crate::domain::TransitionError;

@@ -54,6 +54,19 @@ pub fn parse_filter(
     })
 }
 
+/// `filter` with its job (if any) named by its whole id: the start of a job id, as the
+/// tables show it, is resolved ([`super::jobs::resolve`]).
+///
+/// # Errors
+/// As [`super::jobs::resolve`].
+pub async fn resolve_job(b: &Backends, filter: OrderFilter) -> Result<OrderFilter, AppError> {
+    let job = match &filter.job {
+        Some(j) => Some(super::jobs::resolve(b, j).await?),
+        None => None,
+    };
+    Ok(OrderFilter { job, ..filter })
+}
+
 /// One order with its history; without `seller`, the only order with that id.
 ///
 /// # Errors

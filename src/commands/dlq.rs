@@ -1,6 +1,6 @@
 //! `oms dlq ls | redrive | purge`.
 
-use super::{exit, format, print, usage};
+use super::{exit, print, usage, view};
 use crate::app::dlq::{self, Action, Handled};
 use crate::cli::DlqCommand;
 use crate::config::Config;
@@ -12,7 +12,7 @@ pub async fn run(c: DlqCommand, config: &Config) -> anyhow::Result<u8> {
     let (handled, declined, done) = match c {
         DlqCommand::Ls(a) => {
             let letters = dlq::list(&b, a.limit).await?;
-            print(&ui::dead_letters(format(a.output.output), &letters))?;
+            print(&ui::dead_letters(&view(a.output.output), &letters))?;
             return Ok(exit::OK);
         }
         DlqCommand::Redrive(a) => {

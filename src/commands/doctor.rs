@@ -1,6 +1,6 @@
 //! `oms doctor`: every check, rendered; exit 4 when any failed.
 
-use super::{exit, format, print};
+use super::{exit, print, view};
 use crate::cli::DoctorArgs;
 use crate::config::{Config, Overrides};
 use crate::{doctor, ui};
@@ -10,7 +10,7 @@ pub async fn run(a: &DoctorArgs, overrides: &Overrides) -> anyhow::Result<u8> {
         Ok(config) => doctor::run(&config).await,
         Err(e) => doctor::unloadable(&e),
     };
-    print(&ui::checks(format(a.output.output), &checks))?;
+    print(&ui::checks(&view(a.output.output), &checks))?;
     Ok(if checks.iter().all(|c| c.ok) {
         exit::OK
     } else {

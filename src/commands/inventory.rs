@@ -1,6 +1,6 @@
 //! `oms inventory load | ls`: the embedded warehouse's stock (no other backend needed).
 
-use super::{bad, exit, format, print};
+use super::{bad, exit, print, view};
 use crate::app;
 use crate::cli::InventoryCommand;
 use crate::config::Config;
@@ -17,7 +17,7 @@ pub async fn run(c: InventoryCommand, config: &Config) -> anyhow::Result<u8> {
         }
         InventoryCommand::Ls(a) => {
             let lines = app::inventory::list(&inventory).await?;
-            print(&ui::stock(format(a.output.output), &lines))?;
+            print(&ui::stock(&view(a.output.output), &lines))?;
         }
     }
     Ok(exit::OK)

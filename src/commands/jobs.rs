@@ -1,6 +1,6 @@
 //! `oms jobs ls | show | rejects`.
 
-use super::{exit, format, print};
+use super::{exit, print, view};
 use crate::app::{self, files::StorageRoot};
 use crate::cli::JobsCommand;
 use crate::config::Config;
@@ -12,11 +12,11 @@ pub async fn run(c: JobsCommand, config: &Config) -> anyhow::Result<u8> {
     match c {
         JobsCommand::Ls(a) => {
             let jobs = app::jobs::list(&b, a.limit).await?;
-            print(&ui::jobs(format(a.output.output), &jobs))?;
+            print(&ui::jobs(&view(a.output.output), &jobs))?;
         }
         JobsCommand::Show(a) => {
-            let job = app::jobs::get(&b, &a.job_id).await?;
-            print(&ui::job(format(a.output.output), &job))?;
+            let job = app::jobs::find(&b, &a.job_id).await?;
+            print(&ui::job(&view(a.output.output), &job))?;
         }
         JobsCommand::Rejects(a) => {
             let root = StorageRoot::open(&config.storage_root).ok();

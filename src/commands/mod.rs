@@ -11,6 +11,7 @@ mod inventory;
 mod jobs;
 mod orders;
 mod serve;
+mod status;
 mod submit;
 mod token;
 mod wms;
@@ -58,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 Command::Jobs(c) => jobs::run(c, &config).await,
                 Command::Dlq(c) => dlq::run(c, &config).await,
                 Command::Inventory(c) => inventory::run(c, &config).await,
+                Command::Status(a) => status::run(&a, &config).await,
                 Command::Wms(c) => wms::run(c, &config).await,
                 Command::Serve(a) => serve::run(&a, &config).await,
                 Command::Token(c) => token::run(c, &config),
@@ -95,12 +97,14 @@ fn bad(e: impl std::fmt::Display) -> anyhow::Error {
     AppError::BadInput(e.to_string()).into()
 }
 
-fn format(o: OutputFormat) -> Format {
-    match o {
+/// How a listing is rendered: in the format asked for, fitted to the terminal, now.
+fn view(o: OutputFormat) -> ui::View {
+    ui::View::new(match o {
         OutputFormat::Table => Format::Table,
+        OutputFormat::Wide => Format::Wide,
         OutputFormat::Json => Format::Json,
         OutputFormat::Csv => Format::Csv,
-    }
+    })
 }
 
 /// Writes `s` to stdout; a closed pipe (`oms orders ls | head`) is not an error.

@@ -1,6 +1,6 @@
 //! `oms orders ls | show | retry`.
 
-use super::{exit, format, print, usage};
+use super::{exit, print, usage, view};
 use crate::app::orders;
 use crate::cli::{OrderFilterArgs, OrdersCommand};
 use crate::config::Config;
@@ -25,15 +25,17 @@ pub async fn run(c: OrdersCommand, config: &Config) -> anyhow::Result<u8> {
     match c {
         OrdersCommand::Ls(a) => {
             let filter = orders::parse_filter(filter_text(&a.filter), a.limit, 0)?;
+            let filter = orders::resolve_job(&b, filter).await?;
             let found = orders::list(&b, &filter).await?;
-            print(&ui::orders(format(a.output.output), &found))?;
+            print(&ui::orders(&view(a.output.output), &found))?;
         }
         OrdersCommand::Show(a) => {
             let order = orders::find(&b, &a.order_id, a.seller.as_deref()).await?;
-            print(&ui::order(format(a.output.output), &order))?;
+            print(&ui::order(&view(a.output.output), &order))?;
         }
         OrdersCommand::Retry(a) => {
             let filter = orders::parse_filter(filter_text(&a.filter), a.limit, 0)?;
+            let filter = orders::resolve_job(&b, filter).await?;
             let found = orders::on_hold(&b, &filter).await?;
             if found.is_empty() {
                 tracing::info!("no on_hold order matches");

@@ -2,14 +2,13 @@
 //! tokens file (`OMS_API_TOKENS_FILE`, `[api] tokens_file`). `add` prints the new token
 //! once (on stdout, nothing else there); the file keeps only its SHA-256.
 
-use super::{bad, exit, print};
-use crate::cli::{OutputFormat, TokenAddArgs, TokenCommand};
+use super::{bad, exit, print, view};
+use crate::cli::{TokenAddArgs, TokenCommand};
 use crate::config::Config;
 use crate::domain::access::{self, NamedToken, SellerScope, TokenHash, TokensFileError};
 use crate::domain::timestamp;
 use crate::http::tokens;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use serde_json::json;
+use crate::ui;
 
 pub fn run(c: TokenCommand, config: &Config) -> anyhow::Result<u8> {
     let path = config.api_tokens_file.as_deref().ok_or_else(|| {
@@ -30,7 +29,7 @@ pub fn run(c: TokenCommand, config: &Config) -> anyhow::Result<u8> {
         }
         TokenCommand::Ls(a) => {
             let list = tokens::read_or_empty(path).map_err(bad)?;
-            print(&render(a.output.output, list.tokens()))?;
+            print(&ui::tokens(&view(a.output.output), list.tokens()))?;
         }
         TokenCommand::Rm(a) => {
             tokens::update(path, |l| l.remove(&a.name).map_err(|e| e.to_string())).map_err(bad)?;
@@ -68,45 +67,4 @@ fn add(path: &std::path::Path, a: TokenAddArgs) -> anyhow::Result<String> {
     })
     .map_err(bad)?;
     Ok(token)
-}
-
-fn render(fmt: OutputFormat, list: &[NamedToken]) -> String {
-    let rows: Vec<[String; 3]> = list
-        .iter()
-        .map(|t| {
-            [
-                t.name.clone(),
-                t.scope.to_string(),
-                t.added.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    match fmt {
-        OutputFormat::Json => {
-            let v: Vec<_> = list
-                .iter()
-                .map(|t| json!({ "name": t.name, "sellers": t.scope.as_texts(), "added": t.added }))
-                .collect();
-            format!("{}\n", serde_json::Value::Array(v))
-        }
-        OutputFormat::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(["name", "sellers", "added"]);
-            for r in &rows {
-                let _ = w.write_record(r.iter().map(|c| crate::ui::csv_cell(c)));
-            }
-            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
-        }
-        OutputFormat::Table if list.is_empty() => "No tokens.\n".to_owned(),
-        OutputFormat::Table => {
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(["name", "sellers", "added"]);
-            for r in rows {
-                t.add_row(r);
-            }
-            format!("{t}\n")
-        }
-    }
 }

@@ -444,6 +444,7 @@ fn every_command_has_help_with_an_example() {
         &["inventory"],
         &["inventory", "load"],
         &["inventory", "ls"],
+        &["status"],
         &["serve"],
         &["wms"],
         &["wms", "serve"],

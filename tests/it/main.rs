@@ -7,7 +7,8 @@
 //!   adapter of its port; `adapters/`: one fixture file per adapter, with the tests
 //!   only that backend can fail.
 //! - `e2e`, `e2e_real`, `api`, `api_tokens`, `dlq`, `doctor`, `hostile`, `operator`,
-//!   `secrets`, `shutdown`, `tty`, `wms_auth`: the built `oms` binary run as separate
+//!   `secrets`, `shutdown`, `status`, `tables`, `tty`, `wms_auth`: the built `oms` binary
+//!   run as separate
 //!   processes, on the embedded default or on the real services (`scripts/services
 //!   up`; such tests skip themselves without them, or fail when
 //!   `OMS_REQUIRE_SERVICES=1`).
@@ -32,6 +33,8 @@ mod operator;
 mod proptest_parse;
 mod secrets;
 mod shutdown;
+mod status;
 mod support;
+mod tables;
 mod tty;
 mod wms_auth;

@@ -13,14 +13,6 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn sample_flow(oms: &Oms) -> String {
-    oms.ok(&["inventory", "load", "storage/inventory.csv"]);
-    let job = oms.submit("storage/orders.csv");
-    oms.ingest_drain();
-    oms.fulfil_drain();
-    job
-}
-
 #[test]
 fn job_rejects_are_the_files_own_rows_with_their_reasons() {
     let oms = Oms::new();
@@ -138,7 +130,7 @@ fn every_listing_speaks_table_json_and_csv() {
         vec!["jobs", "show", job.as_str()],
         vec!["orders", "show", "2004"],
     ] {
-        for (format, check) in [("table", 't'), ("json", 'j'), ("csv", 'c')] {
+        for (format, check) in [("table", 't'), ("wide", 't'), ("json", 'j'), ("csv", 'c')] {
             let mut a = args.clone();
             a.extend(["--output", format]);
             let out = oms.ok(&a).stdout;
@@ -148,7 +140,14 @@ fn every_listing_speaks_table_json_and_csv() {
                         .unwrap_or_else(|e| panic!("{a:?}: {e}\n{out}"));
                 }
                 'c' => assert!(!csv_rows(&out).is_empty(), "{a:?}"),
-                _ => assert!(out.contains('│') || out.contains('|'), "{a:?}\n{out}"),
+                // Columns two spaces apart, no commas between them, not JSON.
+                _ => assert!(
+                    out.lines()
+                        .next()
+                        .is_some_and(|l| l.contains("  ") && !l.contains(','))
+                        && serde_json::from_str::<serde_json::Value>(&out).is_err(),
+                    "{a:?}\n{out}"
+                ),
             }
         }
     }

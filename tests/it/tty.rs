@@ -1,12 +1,15 @@
 //! The built `oms` in a real terminal: each test runs it in a pseudo-terminal of a tmux
-//! server of its own (`tmux -L <unique socket>`, 200×50), types into it with
-//! `send-keys` and reads the screen with `capture-pane`, polling with a deadline. The
-//! server is killed when the test ends, failed or not.
+//! server of its own (`tmux -L <unique socket>`, 200×50 unless a test needs a narrower
+//! pane: the tables at 80 and 100 columns), types into it with `send-keys` and reads
+//! the screen with `capture-pane`, polling with a deadline. The server is killed when
+//! the test ends, failed or not.
 //!
 //! Without tmux these tests are skipped with a message, unless `OMS_REQUIRE_SERVICES=1`
 //! (as CI sets it): then they fail.
 
-use crate::support::{BIN, ORDERS_HEADER, Oms, Workload, block_on, s, services_required};
+use crate::support::{
+    BIN, ORDERS_HEADER, Oms, Workload, block_on, run_cmd, s, sample_flow, services_required,
+};
 use oms::adapters::embedded::QueueSettings;
 use oms::ports::JobQueue;
 use std::io::Write;
@@ -64,6 +67,16 @@ impl Tty {
     /// environment (nothing of the caller's), changed by `env`: `(name, Some(value))`
     /// sets, `(name, None)` removes.
     fn start(oms: &Oms, args: &[&str], env: &[(&str, Option<&str>)]) -> Self {
+        Self::start_in(oms, args, env, (200, 50))
+    }
+
+    /// [`Tty::start`] in a pane of `(columns, rows)`.
+    fn start_in(
+        oms: &Oms,
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+        (columns, rows): (u16, u16),
+    ) -> Self {
         let n = SERVERS.fetch_add(1, Ordering::Relaxed);
         let socket = format!("oms-tty-{}-{n}", std::process::id());
         let what = format!("oms {}", args.join(" "));
@@ -120,9 +133,9 @@ impl Tty {
             "new-session",
             "-d",
             "-x",
-            "200",
+            &columns.to_string(),
             "-y",
-            "50",
+            &rows.to_string(),
             "-s",
             "oms",
             &format!("sh {}", quote(&path.to_string_lossy())),
@@ -470,4 +483,173 @@ fn dlq_purge_asks_to_type_the_count() {
         "the count of deleted messages is printed:\n{screen}"
     );
     assert_eq!(oms.queue_depth().dead, 0);
+}
+
+/// Words that change from one run to the next: ages (`12s`, `3m`) and clock times.
+fn changes_with_time(word: &str) -> bool {
+    let age = word.len() > 1
+        && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && word.ends_with(['s', 'm', 'h', 'd', 'y']);
+    let clock = word.len() == 8 && word.as_bytes()[2] == b':' && word.as_bytes()[5] == b':';
+    age || clock
+}
+
+/// `screen` (the pane's lines, wrapped ones joined) fits `columns` and shows every
+/// value whole: each word on it is a word of `whole` (the same output with nothing
+/// wrapped or left out), apart from ages and times, and pieces of a path in free text
+/// (an error, a doctor's detail) too long for its column, broken after a `/`.
+fn assert_fits_whole(screen: &str, whole: &str, columns: usize, what: &str) {
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.contains(EXIT_MARK)).collect();
+    for l in &lines {
+        assert!(
+            l.chars().count() <= columns,
+            "`{what}`: a line wider than the {columns}-column pane:\n{l}\n\n{screen}"
+        );
+    }
+    let words: std::collections::HashSet<&str> = whole.split_whitespace().collect();
+    for l in &lines {
+        for w in l.split_whitespace() {
+            let broken_path = words.iter().any(|full| {
+                full.len() > w.len()
+                    && ((full.starts_with(w) && w.ends_with('/'))
+                        || full.contains(&format!("/{w}")))
+            });
+            assert!(
+                words.contains(w) || changes_with_time(w) || broken_path,
+                "`{what}` at {columns} columns: {w:?} is not a whole value:\n{screen}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tables_fit_80_and_100_column_panes_with_every_value_whole() {
+    if !have_tmux("tables_fit_80_and_100_column_panes_with_every_value_whole") {
+        return;
+    }
+    let oms = Oms::new();
+    let job = sample_flow(&oms);
+    // A failed job (its file gone), and a dead-lettered request.
+    oms.write("gone.csv", &format!("{ORDERS_HEADER}9001,15,1,1,1\n"));
+    let failed = oms.submit("storage/gone.csv");
+    std::fs::remove_file(oms.root.join("gone.csv")).expect("remove the file");
+    let r = oms.run(&["ingest", "--drain"]);
+    assert_eq!(r.code, 5, "a job failed: {r:?}");
+    let queue = oms.embedded_queue(QueueSettings {
+        visibility_timeout: Duration::from_secs(30),
+        max_receives: 1,
+    });
+    block_on(async {
+        let body = r#"{"sellerID":1,"filePath":"storage/orders.csv","jobId":"deadbeef-0000-4000-8000-000000000001"}"#;
+        queue.send(body).await.expect("send");
+        let m = queue
+            .receive(Duration::from_secs(1))
+            .await
+            .expect("receive");
+        queue
+            .release(&m.expect("a message"))
+            .await
+            .expect("release");
+        assert!(
+            queue
+                .receive(Duration::ZERO)
+                .await
+                .expect("receive")
+                .is_none()
+        );
+    });
+
+    let short = &job[..8];
+    let commands: [(&[&str], &[&str]); 8] = [
+        (
+            &["orders", "ls"],
+            &["insufficient_inventory", "new_order", "2 items, 7 units"],
+        ),
+        (
+            &["jobs", "ls"],
+            &[short, &failed[..8], "failed", "ACCEPTED"],
+        ),
+        (
+            &["jobs", "show", short],
+            &[&job, "hub_id/sku_id", "Rejects (7)"],
+        ),
+        (
+            &["orders", "show", "2004"],
+            &[&job, "2 items, 7 units", "insufficient_inventory"],
+        ),
+        (&["inventory", "ls"], &["QUANTITY"]),
+        (&["dlq", "ls"], &["deadbeef", "storage/orders.csv"]),
+        (&["doctor"], &["embedded database", "✓"]),
+        (
+            &["status"],
+            &["insufficient_inventory 3", "dead-lettered 1", "oms-fulfil"],
+        ),
+    ];
+    for columns in [80_u16, 100] {
+        for (args, shown) in commands {
+            let what = format!("oms {}", args.join(" "));
+            let tty = Tty::start_in(&oms, args, &[], (columns, 50));
+            let (code, screen) = tty.exit();
+            assert_eq!(code, 0, "`{what}` at {columns} columns:\n{screen}");
+            eprintln!("`{what}` in a {columns}-column pane:\n{screen}");
+            // The same output with room for everything: nothing wrapped or left out.
+            let mut c = oms.cmd(args);
+            c.env("COLUMNS", "1000");
+            let whole = run_cmd(c).stdout;
+            assert_fits_whole(&screen, &whole, columns.into(), &what);
+            for value in shown {
+                assert!(
+                    screen.contains(value),
+                    "`{what}` at {columns} columns does not show {value:?} whole:\n{screen}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn status_watch_redraws_in_place_without_scrolling() {
+    if !have_tmux("status_watch_redraws_in_place_without_scrolling") {
+        return;
+    }
+    let oms = Oms::new();
+    sample_flow(&oms);
+    let tty = Tty::start_in(&oms, &["status", "--watch", "1"], &[], (80, 24));
+    let title = |screen: &str| {
+        screen
+            .lines()
+            .find(|l| l.starts_with("oms status"))
+            .map(str::to_owned)
+    };
+    let first = tty.wait("the status", |s| s.contains("LAST ERROR"));
+    let first_title = title(&first).expect("a title line");
+    // Redrawn at least twice more (its clock moved on).
+    let later = tty.wait_for("two redraws", Duration::from_secs(10), |s| {
+        title(s).is_some_and(|t| t != first_title)
+    });
+    let later_title = title(&later).expect("a title line");
+    tty.wait_for("another redraw", Duration::from_secs(10), |s| {
+        title(s).is_some_and(|t| t != later_title)
+    });
+    let history = tty.tmux(&["display-message", "-p", "-t", "oms", "#{history_size}"]);
+    assert_eq!(
+        String::from_utf8_lossy(&history.stdout).trim(),
+        "0",
+        "the pane scrolled:\n{}",
+        tty.screen(false)
+    );
+    let screen = tty.screen(false);
+    assert_eq!(
+        screen.matches("oms status").count(),
+        1,
+        "one screen, drawn over the last:\n{screen}"
+    );
+    for l in screen.lines() {
+        assert!(l.chars().count() <= 80, "{l}\n{screen}");
+    }
+    tty.keys(&["C-c"]);
+    let (code, screen) = tty.exit();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches("oms status").count(), 1, "{screen}");
+    assert!(screen.contains("new_order 3"), "{screen}");
 }

@@ -8,7 +8,7 @@
 
 use super::db::{Db, now_ms, port_error};
 use super::tx::write;
-use crate::ports::{BusError, Consumer, Delivered, Event, EventBus};
+use crate::ports::{BusError, Consumer, Delivered, Event, EventBus, GroupState};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
@@ -142,6 +142,33 @@ impl EventBus for EmbeddedBus {
             })
             .await
             .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(map)
+    }
+
+    async fn groups(&self) -> Result<Option<Vec<GroupState>>, BusError> {
+        self.db
+            .call(|c| {
+                c.prepare_cached(
+                    "WITH names AS (SELECT grp FROM bus_offsets UNION SELECT grp FROM bus_members)
+                     SELECT n.grp,
+                       (SELECT COALESCE(SUM(h.next_offset - COALESCE(o.next_offset, 0)), 0)
+                          FROM bus_heads h LEFT JOIN bus_offsets o
+                            ON o.grp = n.grp AND o.partition = h.partition),
+                       (SELECT COUNT(*) FROM bus_members m
+                          WHERE m.grp = n.grp AND m.expires_at >= ?1)
+                     FROM names n ORDER BY n.grp",
+                )?
+                .query_map(params![now_ms()], |r| {
+                    Ok(GroupState {
+                        group: r.get(0)?,
+                        lag: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        members: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map(Some)
             .map_err(map)
     }
 }

@@ -405,6 +405,93 @@ impl OrderStore for EmbeddedStore {
             .map_err(map)
     }
 
+    async fn find_jobs_by_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.db
+            .call(move |c| {
+                // The key's order keeps the ids with one prefix together, from the
+                // first id >= the prefix on.
+                c.prepare_cached(
+                    "SELECT job_id FROM jobs WHERE job_id >= ?1
+                       AND substr(job_id, 1, length(?1)) = ?1
+                     ORDER BY job_id LIMIT ?2",
+                )?
+                .query_map(
+                    params![prefix, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| r.get(0),
+                )?
+                .collect::<Result<Vec<String>, _>>()
+            })
+            .await
+            .map_err(map)
+    }
+
+    async fn count_jobs_changed_since(
+        &self,
+        since: &str,
+    ) -> Result<Option<Vec<(JobState, u64)>>, StoreError> {
+        let since = since.to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT state, COUNT(*) FROM jobs WHERE updated_at >= ?1
+                     GROUP BY state ORDER BY state",
+                )?
+                .query_map(params![since], |r| {
+                    Ok((parse_col::<JobState>(&r.get::<_, String>(0)?)?, r.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map(Some)
+            .map_err(map)
+    }
+
+    async fn count_orders_by_status_and_reason(
+        &self,
+    ) -> Result<Option<Vec<(Status, Option<String>, u64)>>, StoreError> {
+        self.db
+            .call(|c| {
+                c.prepare_cached(
+                    "SELECT status, reason, COUNT(*) FROM orders
+                     GROUP BY status, reason ORDER BY status, reason",
+                )?
+                .query_map([], |r| {
+                    Ok((
+                        parse_col::<Status>(&r.get::<_, String>(0)?)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map(Some)
+            .map_err(map)
+    }
+
+    async fn last_job_errors(&self, limit: usize) -> Result<Option<Vec<Job>>, StoreError> {
+        self.db
+            .call(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT {JOB_COLS} FROM jobs WHERE error IS NOT NULL
+                     ORDER BY updated_at DESC, job_id LIMIT ?1"
+                ))?
+                .query_map(
+                    params![i64::try_from(limit).unwrap_or(i64::MAX)],
+                    job_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .await
+            .map(Some)
+            .map_err(map)
+    }
+
     async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
         self.db
             .call(move |c| {

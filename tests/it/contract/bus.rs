@@ -368,3 +368,29 @@ bus_test!(
         assert_eq!(bus_a.lag("fulfil").await.expect("lag"), 0);
     }
 );
+
+bus_test!(
+    groups_are_listed_with_their_lag_and_live_members_or_not_at_all,
+    async |f| {
+        let bus = f.bus().await;
+        let events: Vec<Event> = (0..4).map(|i| bus_event(&format!("k{i}"), "x")).collect();
+        bus.publish(&events).await.expect("publish");
+        let mut c = bus.subscribe("listed").await.expect("subscribe");
+        let got = poll_until(&mut *c, 4).await;
+        c.commit(&got[..1]).await.expect("commit one");
+        let find =
+            |groups: Vec<oms::ports::GroupState>| groups.into_iter().find(|g| g.group == "listed");
+        // A bus that cannot list its groups says so (`oms status` asks `lag`).
+        let Some(groups) = bus.groups().await.expect("groups") else {
+            return;
+        };
+        let g = find(groups).expect("the group is listed");
+        assert_eq!(g.lag, 3, "{g:?}");
+        assert_eq!(g.members, 1, "{g:?}");
+        c.commit(&got).await.expect("commit all");
+        c.close().await;
+        let g = find(bus.groups().await.expect("groups").expect("listed"))
+            .expect("a group is listed after its members leave");
+        assert_eq!((g.lag, g.members), (0, 0), "{g:?}");
+    }
+);

@@ -571,3 +571,108 @@ store_test!(list_jobs_is_newest_first, async |f| {
     );
     assert_eq!(ids(store.list_jobs(2).await.unwrap()), ["j-new", "j-mid"]);
 });
+
+store_test!(job_ids_are_found_by_their_start, async |f| {
+    let store = f.store().await;
+    for id in ["abc-1", "abc-2", "abd-1", "xabc"] {
+        store
+            .open_job(&queued_job(id, "1", &now()))
+            .await
+            .expect("open");
+    }
+    let find = async |prefix: &str, limit: usize| {
+        store
+            .find_jobs_by_prefix(prefix, limit)
+            .await
+            .expect("find")
+    };
+    assert_eq!(find("abc", 10).await, ["abc-1", "abc-2"]);
+    assert_eq!(find("ab", 10).await, ["abc-1", "abc-2", "abd-1"]);
+    assert_eq!(find("ab", 2).await, ["abc-1", "abc-2"], "at most limit");
+    assert_eq!(find("abd-1", 10).await, ["abd-1"]);
+    assert!(find("abc-3", 10).await.is_empty());
+    assert!(find("zz", 10).await.is_empty());
+});
+
+store_test!(the_figures_of_status_are_right_or_not_given, async |f| {
+    let store = f.store().await;
+    let hour_ago =
+        oms::domain::timestamp::format(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+    for id in ["q", "d", "x"] {
+        store
+            .open_job(&queued_job(id, "1", &now()))
+            .await
+            .expect("open");
+    }
+    let finish = |id: &str, state: JobState, error: Option<&str>| JobRecord {
+        job_id: id.into(),
+        state,
+        error: error.map(str::to_owned),
+        counts: JobCounts::default(),
+        rejects: Vec::new(),
+    };
+    store
+        .record_job(&finish("d", JobState::Done, None))
+        .await
+        .expect("finish");
+    store
+        .record_job(&finish("x", JobState::Failed, Some("no such file")))
+        .await
+        .expect("finish");
+    let orders: Vec<NewOrder> = (0..4)
+        .map(|i| new_order("1", &format!("s{i}"), vec![order_item("H1", "S1", 1)]))
+        .collect();
+    store.insert_orders("d", &orders).await.expect("insert");
+    store
+        .set_outcomes(&[
+            (order_key("1", "s0"), Outcome::fulfilled()),
+            (order_key("1", "s1"), Outcome::insufficient()),
+        ])
+        .await
+        .expect("outcomes");
+
+    if let Some(mut by_state) = store
+        .count_jobs_changed_since(&hour_ago)
+        .await
+        .expect("count")
+    {
+        by_state.sort_by_key(|(s, _)| s.as_str());
+        assert_eq!(
+            by_state,
+            [
+                (JobState::Done, 1),
+                (JobState::Failed, 1),
+                (JobState::Queued, 1)
+            ]
+        );
+        let later = oms::domain::timestamp::format(
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        );
+        let none = store.count_jobs_changed_since(&later).await.expect("count");
+        assert_eq!(none, Some(Vec::new()));
+    }
+    if let Some(mut by_reason) = store
+        .count_orders_by_status_and_reason()
+        .await
+        .expect("count")
+    {
+        by_reason.sort_by(|a, b| (a.0.as_str(), &a.1).cmp(&(b.0.as_str(), &b.1)));
+        assert_eq!(
+            by_reason,
+            [
+                (Status::NewOrder, None, 1),
+                (Status::OnHold, None, 2),
+                (
+                    Status::OnHold,
+                    Some(REASON_INSUFFICIENT_INVENTORY.to_owned()),
+                    1
+                ),
+            ]
+        );
+    }
+    if let Some(errors) = store.last_job_errors(5).await.expect("errors") {
+        let ids: Vec<&str> = errors.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(ids, ["x"]);
+        assert_eq!(errors[0].error.as_deref(), Some("no such file"));
+    }
+});

@@ -112,3 +112,14 @@ pub fn assert_sample_outcome(oms: &Oms, job_id: &str) {
     );
     assert_eq!(rejects.len(), 7, "{rejects:?}");
 }
+
+/// The sample flow on `oms`'s embedded default: the stock of `storage/inventory.csv`
+/// loaded, `storage/orders.csv` submitted as seller 1, ingested and fulfilled; gives
+/// the job id.
+pub fn sample_flow(oms: &Oms) -> String {
+    oms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    let job = oms.submit("storage/orders.csv");
+    oms.ingest_drain();
+    oms.fulfil_drain();
+    job
+}
