@@ -279,8 +279,8 @@ pub fn run_variant(mut world: World, size: Size) {
                 let _ = p.child.kill();
             }
             let lines = p.rest_of_lines();
-            if lines.iter().any(|l| l.contains("panicked")) {
-                violations.push("`fulfil --drain` panicked".into());
+            if let Some(l) = lines.iter().find(|l| l.contains("panicked")) {
+                violations.push(format!("`fulfil --drain` panicked: {}", short(l)));
             }
             if code != 0 {
                 eprintln!(
