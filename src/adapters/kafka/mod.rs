@@ -15,11 +15,12 @@
 //! The folder, by concern: this file holds the bus, its settings and the [`EventBus`]
 //! port; `errors` the mapping of driver errors; `logging` librdkafka's log lines;
 //! `topic` creating and describing the topic; `producer` publishing; `consumer` a
-//! group member (commits, rebalances); `lag` a group's lag; `probe` what `oms doctor`
-//! reads.
+//! group member (commits, rebalances); `lag` a group's lag; `groups` every group of the
+//! topic with its lag and members; `probe` what `oms doctor` reads.
 
 mod consumer;
 mod errors;
+mod groups;
 mod lag;
 mod logging;
 mod probe;
@@ -29,7 +30,7 @@ mod topic;
 pub use consumer::KafkaConsumer;
 pub use probe::{KafkaProbe, ProbeFailure, TopicFound};
 
-use crate::ports::{BusError, Consumer, Event, EventBus};
+use crate::ports::{BusError, Consumer, Event, EventBus, GroupState};
 use async_trait::async_trait;
 use logging::Logging;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -140,6 +141,10 @@ impl EventBus for KafkaBus {
 
     async fn lag(&self, group: &str) -> Result<u64, BusError> {
         self.group_lag(group).await
+    }
+
+    async fn groups(&self) -> Result<Option<Vec<GroupState>>, BusError> {
+        self.topic_groups().await
     }
 }
 

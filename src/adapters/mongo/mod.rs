@@ -23,12 +23,13 @@
 //! The folder, by concern: this file holds the store and the [`OrderStore`] port;
 //! `errors` the mapping of driver errors and the request deadline; `schema` the
 //! collections and indexes; `decode` and `encode` documents, `dates` their times;
-//! `inspect` what `oms doctor` reads.
+//! `inspect` what `oms doctor` reads; `figures` what `oms status` and short job ids ask.
 
 mod dates;
 mod decode;
 mod encode;
 mod errors;
+mod figures;
 mod inspect;
 mod schema;
 
@@ -549,6 +550,31 @@ impl OrderStore for MongoStore {
             out.push((status, n));
         }
         Ok(out)
+    }
+
+    async fn find_jobs_by_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.jobs_by_prefix(prefix, limit).await
+    }
+
+    async fn count_jobs_changed_since(
+        &self,
+        since: &str,
+    ) -> Result<Option<Vec<(JobState, u64)>>, StoreError> {
+        self.jobs_changed_since(since).await.map(Some)
+    }
+
+    async fn count_orders_by_status_and_reason(
+        &self,
+    ) -> Result<Option<Vec<(Status, Option<String>, u64)>>, StoreError> {
+        self.orders_by_status_and_reason().await.map(Some)
+    }
+
+    async fn last_job_errors(&self, limit: usize) -> Result<Option<Vec<Job>>, StoreError> {
+        self.latest_job_errors(limit).await.map(Some)
     }
 
     async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {

@@ -9,7 +9,7 @@ use crate::contract::{BusFixture, PARTITIONS, PATIENCE};
 use crate::support::service_env;
 use async_trait::async_trait;
 use oms::adapters::kafka::{KafkaBus, KafkaSettings};
-use oms::ports::{BusError, Consumer, Event, EventBus};
+use oms::ports::{BusError, Consumer, Event, EventBus, GroupState};
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::sync::Arc;
@@ -50,6 +50,22 @@ impl EventBus for Scoped {
 
     async fn lag(&self, group: &str) -> Result<u64, BusError> {
         self.bus.lag(&self.group(group)).await
+    }
+
+    /// The fixture's own groups, by the names the tests gave them.
+    async fn groups(&self) -> Result<Option<Vec<GroupState>>, BusError> {
+        let own = format!("{}.", self.prefix);
+        Ok(self.bus.groups().await?.map(|groups| {
+            groups
+                .into_iter()
+                .filter_map(|g| {
+                    Some(GroupState {
+                        group: g.group.strip_prefix(&own)?.to_owned(),
+                        ..g
+                    })
+                })
+                .collect()
+        }))
     }
 }
 
@@ -229,4 +245,70 @@ async fn a_partition_handed_back_after_a_rebalance_restarts_at_the_committed_off
         .expect("commit of the redelivered events");
     assert_eq!(bus.lag("fulfil").await.expect("lag"), 0);
     a.close().await;
+}
+
+/// Whether the broker answers DescribeGroups (for `group`), as Apache Kafka does;
+/// tansu 0.6 drops the connection.
+fn broker_describes_groups(brokers: &str, group: &str) -> bool {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let client: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("a Kafka client");
+    client
+        .fetch_group_list(Some(group), Duration::from_secs(10))
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn groups_are_those_of_the_topic_or_unknown_when_the_broker_cannot_describe_them() {
+    let (Some(f), Some(other)) = (KafkaFixture::start().await, KafkaFixture::start().await) else {
+        return;
+    };
+    let bus = f.connect().await;
+    let group = format!("{}.fulfil", f.topic);
+    let elsewhere = format!("{}.fulfil", other.topic);
+    let events: Vec<Event> = (0..3)
+        .map(|i| Event {
+            key: format!("k{i}"),
+            payload: "x".into(),
+        })
+        .collect();
+    bus.publish(&events).await.expect("publish");
+    other
+        .connect()
+        .await
+        .publish(&events)
+        .await
+        .expect("publish");
+    let mut c = bus.subscribe(&group).await.expect("subscribe");
+    let mut o = other
+        .connect()
+        .await
+        .subscribe(&elsewhere)
+        .await
+        .expect("subscribe");
+    let deadline = Instant::now() + PATIENCE;
+    let (mut got, mut got_o) = (Vec::new(), Vec::new());
+    while (got.len() < 3 || got_o.len() < 3) && Instant::now() < deadline {
+        got.extend(c.poll(10, Duration::from_millis(100)).await.expect("poll"));
+        got_o.extend(o.poll(10, Duration::from_millis(100)).await.expect("poll"));
+    }
+    c.commit(&got[..1]).await.expect("commit one");
+    o.commit(&got_o).await.expect("commit all");
+
+    let groups = bus.groups().await.expect("groups, or none: never an error");
+    if broker_describes_groups(&f.brokers, &group) {
+        let groups = groups.expect("a broker that describes its groups lists them");
+        let names: Vec<&str> = groups.iter().map(|g| g.group.as_str()).collect();
+        assert_eq!(names, [group.as_str()], "only the topic's groups");
+        assert_eq!((groups[0].lag, groups[0].members), (2, 1), "{groups:?}");
+    } else {
+        assert_eq!(
+            groups, None,
+            "a broker that cannot describe groups gives none"
+        );
+    }
+    c.close().await;
+    o.close().await;
 }
