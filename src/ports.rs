@@ -12,6 +12,11 @@ use crate::domain::{
 use async_trait::async_trait;
 use std::time::Duration;
 
+mod files;
+pub use files::{
+    CheckedFile, FileError, FileProgress, FileUpload, NoProgress, OpenedFile, OrderFiles,
+};
+
 // ---------------------------------------------------------------------------------------
 // Error detail
 // ---------------------------------------------------------------------------------------
