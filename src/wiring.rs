@@ -309,4 +309,53 @@ mod tests {
         assert_eq!(k.session_timeout, Duration::from_secs(6));
         assert_eq!(k.max_poll_interval, Duration::from_secs(60));
     }
+
+    fn load(toml: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("oms.toml");
+        std::fs::write(&f, toml).unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(f),
+            ..Overrides::default()
+        })
+        .unwrap();
+        (dir, c)
+    }
+
+    #[test]
+    fn a_worker_needs_the_storage_root_unless_it_can_read_s3() {
+        let (_dir, c) = load("storage_root = \"/no/such/storage\"\n");
+        if c.s3.is_none() {
+            let e = require_storage_root(&c).unwrap_err();
+            assert!(
+                e.contains("/no/such/storage") && e.contains("does not exist"),
+                "{e}"
+            );
+        }
+        let (_dir, c) =
+            load("storage_root = \"/no/such/storage\"\n[s3]\nallow = [\"s3://orders/in/\"]\n");
+        assert!(c.s3.is_some());
+        assert_eq!(require_storage_root(&c), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn without_s3_settings_local_files_are_served_and_s3_refused() {
+        let (dir, mut c) = load("");
+        if c.s3.is_some() {
+            return; // S3 set in this environment
+        }
+        c.storage_root = dir.path().to_owned();
+        assert!(s3_files(&c).await.unwrap().is_none(), "nothing of S3 built");
+        let (files, upload) = order_files(&c).await.unwrap();
+        assert!(upload.is_none());
+        let e = files
+            .open("s3://orders/in/a.csv", None)
+            .await
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("OMS_S3_ALLOW"), "{e}");
+        let e = files.open("nope.csv", None).await.err().unwrap();
+        assert_eq!(e.to_string(), "nope.csv: no such file");
+        assert!(files.open("oms.toml", None).await.is_ok());
+    }
 }
