@@ -1,8 +1,9 @@
-//! Ingest: the queue consumer. For each bulk-order message: open the file (exactly the
-//! version the message names) through its source, check its checksum, parse it, validate each distinct (hub, sku) once at the warehouse,
-//! store the valid orders `on_hold`, publish one event per stored order, record the
-//! job, and only then acknowledge. Anything that may succeed later leaves the message
-//! for redelivery; redelivery creates nothing twice.
+//! Ingest: the queue consumer. For each bulk-order message: open the file through its
+//! source (exactly the version the message names), parse it and check its checksum,
+//! validate each distinct (hub, sku) once at the warehouse, store the valid orders
+//! `on_hold`, publish one event per stored order, record the job, and only then
+//! acknowledge. Anything that may succeed later (a file source or a backend that is
+//! unavailable) leaves the message for redelivery; redelivery creates nothing twice.
 
 use super::backoff::{Backoff, retry_transient};
 use super::files::{Tally, s3_not_configured};

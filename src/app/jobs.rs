@@ -93,10 +93,9 @@ pub struct RejectsTable {
 
 /// A job's rejects (the job named by its id or the start of it, as [`find`]): when
 /// the job's file is still there unchanged (on this machine's storage root or in S3),
-/// each rejected row
-/// with the file's own five columns, then `row`, `column`, `reason` (a row with several
-/// reasons appears once per reason); otherwise only `row`, `order_id`, `column`,
-/// `reason`.
+/// each rejected row with the file's own five columns, then `row`, `column`, `reason`
+/// (a row with several reasons appears once per reason); otherwise only `row`,
+/// `order_id`, `column`, `reason`.
 ///
 /// # Errors
 /// [`AppError::NotFound`] for an unknown job; the store's errors.
