@@ -26,14 +26,14 @@ end
 
 complete -c oms -n "__fish_oms_needs_command" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_needs_command" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_needs_command" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_needs_command" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_needs_command" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_needs_command" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_needs_command" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_needs_command" -s V -l version -d 'Print version'
-complete -c oms -n "__fish_oms_needs_command" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_needs_command" -f -a "submit" -d 'Check an order file (a local path or s3://bucket/key) and queue it for ingest; prints the job id'
 complete -c oms -n "__fish_oms_needs_command" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
 complete -c oms -n "__fish_oms_needs_command" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
 complete -c oms -n "__fish_oms_needs_command" -f -a "orders" -d 'Query stored orders'
@@ -50,7 +50,7 @@ complete -c oms -n "__fish_oms_needs_command" -f -a "help" -d 'Print this messag
 complete -c oms -n "__fish_oms_using_subcommand submit" -s s -l seller -d 'The submitting seller; rows of other sellers are rejected (asked for on a terminal when missing)' -r
 complete -c oms -n "__fish_oms_using_subcommand submit" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand submit" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand submit" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand submit" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand submit" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand submit" -l json -d 'Print the result as JSON'
@@ -59,7 +59,7 @@ complete -c oms -n "__fish_oms_using_subcommand submit" -s q -l quiet -d 'Only w
 complete -c oms -n "__fish_oms_using_subcommand submit" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand ingest" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand ingest" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand ingest" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand ingest" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand ingest" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand ingest" -l drain -d 'Process everything queued (waiting for in-flight messages), then exit'
@@ -70,7 +70,7 @@ complete -c oms -n "__fish_oms_using_subcommand fulfil" -l group -d 'Consumer gr
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l batch -d 'Events taken per batch (one transaction on the embedded default) [default: 500 embedded, 200 with a remote warehouse, 25 with a remote store]' -r
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand fulfil" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l drain -d 'Process every published event (until the group\'s offsets reach the end), then exit'
@@ -79,7 +79,7 @@ complete -c oms -n "__fish_oms_using_subcommand fulfil" -s q -l quiet -d 'Only w
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and not __fish_seen_subcommand_from ls show retry help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -101,7 +101,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -114,7 +114,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -128,7 +128,7 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l limit -d 'At most this many orders' -r
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from retry" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
@@ -141,7 +141,7 @@ complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcomma
 complete -c oms -n "__fish_oms_using_subcommand orders; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and not __fish_seen_subcommand_from ls show rejects help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -158,7 +158,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -170,7 +170,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -178,7 +178,7 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from rejects" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -190,7 +190,7 @@ complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand
 complete -c oms -n "__fish_oms_using_subcommand jobs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -201,7 +201,7 @@ complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_s
 complete -c oms -n "__fish_oms_using_subcommand inventory; and not __fish_seen_subcommand_from load ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from load" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -213,7 +213,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -224,7 +224,7 @@ complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subco
 complete -c oms -n "__fish_oms_using_subcommand inventory; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and not __fish_seen_subcommand_from ls redrive purge help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -241,7 +241,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -249,7 +249,7 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
@@ -258,7 +258,7 @@ complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from redrive" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand dlq; and __fish_seen_subcommand_from purge" -s y -l yes -d 'Do not ask for confirmation (required off a terminal)'
@@ -274,7 +274,7 @@ complete -c oms -n "__fish_oms_using_subcommand status" -s o -l output -d 'Outpu
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand status" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand status" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand status" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand status" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand status" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand status" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -286,7 +286,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand doctor" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand doctor" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand doctor" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand doctor" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -294,7 +294,7 @@ complete -c oms -n "__fish_oms_using_subcommand doctor" -s q -l quiet -d 'Only w
 complete -c oms -n "__fish_oms_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcommand_from serve help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -305,7 +305,7 @@ complete -c oms -n "__fish_oms_using_subcommand wms; and not __fish_seen_subcomm
 complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l bind -d 'Address to listen on' -r
 complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -316,7 +316,7 @@ complete -c oms -n "__fish_oms_using_subcommand wms; and __fish_seen_subcommand_
 complete -c oms -n "__fish_oms_using_subcommand serve" -l bind -d 'Address to listen on' -r
 complete -c oms -n "__fish_oms_using_subcommand serve" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand serve" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand serve" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand serve" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand serve" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand serve" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -324,7 +324,7 @@ complete -c oms -n "__fish_oms_using_subcommand serve" -s q -l quiet -d 'Only wa
 complete -c oms -n "__fish_oms_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subcommand_from add ls rm help" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -337,7 +337,7 @@ complete -c oms -n "__fish_oms_using_subcommand token; and not __fish_seen_subco
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -s s -l seller -d 'A seller the token may submit for and read (repeat for several)' -r
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from add" -l all-sellers -d 'The token may act for every seller'
@@ -350,7 +350,7 @@ json\t'Full values (whole ids, RFC 3339 times)'
 csv\t'Full values (whole ids, RFC 3339 times)'"
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -358,7 +358,7 @@ complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcomman
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from rm" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
@@ -370,13 +370,13 @@ complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcomman
 complete -c oms -n "__fish_oms_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oms -n "__fish_oms_using_subcommand completions" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand completions" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
-complete -c oms -n "__fish_oms_using_subcommand completions" -l storage-root -d 'Directory every submitted file must be inside [default: ./storage]' -r -F
+complete -c oms -n "__fish_oms_using_subcommand completions" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand completions" -l log-format -d 'Log format of the messages on stderr' -r -f -a "text\t''
 json\t''"
 complete -c oms -n "__fish_oms_using_subcommand completions" -s v -l verbose -d 'More log detail (-v debug, -vv trace); RUST_LOG overrides'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "submit" -d 'Check an order file and queue it for ingest; prints the job id'
+complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "submit" -d 'Check an order file (a local path or s3://bucket/key) and queue it for ingest; prints the job id'
 complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "ingest" -d 'Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C'
 complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "fulfil" -d 'Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C'
 complete -c oms -n "__fish_oms_using_subcommand help; and not __fish_seen_subcommand_from submit ingest fulfil orders jobs inventory dlq status doctor wms serve token completions help" -f -a "orders" -d 'Query stored orders'

@@ -16,6 +16,17 @@ macro_rules! exit_codes {
     };
 }
 
+macro_rules! s3_settings {
+    () => {
+        "Order files in S3 (region and credentials from the AWS chain):
+  OMS_S3_ALLOW       s3://bucket/prefix/ list (comma-separated) files may come from
+  OMS_S3_UPLOAD      s3://bucket/prefix/ where submit uploads local files (allowed too)
+  OMS_S3_ENDPOINT    an S3-compatible endpoint (or AWS_ENDPOINT_URL_S3)
+  OMS_S3_PATH_STYLE  path-style addressing (default: true with OMS_S3_ENDPOINT)
+  ([s3] allow, upload, endpoint, path_style in oms.toml)"
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "oms",
@@ -51,7 +62,7 @@ pub struct GlobalArgs {
     /// Directory of the embedded database [default: ./.oms]
     #[arg(long, global = true, env = "OMS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Directory every submitted file must be inside [default: ./storage]
+    /// Directory every submitted local file must be inside [default: ./storage]
     #[arg(long, global = true, env = "OMS_STORAGE_ROOT", value_name = "DIR")]
     pub storage_root: Option<PathBuf>,
     /// Log format of the messages on stderr
@@ -92,12 +103,31 @@ pub struct OutputArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check an order file and queue it for ingest; prints the job id
-    #[command(after_help = "Example:\n  oms submit storage/orders.csv --seller 1")]
+    /// Check an order file (a local path or s3://bucket/key) and queue it for ingest;
+    /// prints the job id
+    #[command(
+        after_help = concat!(
+            "Examples:\n",
+            "  oms submit storage/orders.csv --seller 1\n",
+            "  oms submit s3://orders/in/2026-12-02.csv --seller 1\n",
+            "  OMS_S3_UPLOAD=s3://orders/uploads/ oms submit storage/orders.csv --seller 1\n\n",
+            s3_settings!(),
+            "\n\nWith OMS_S3_UPLOAD a local file is uploaded (to PREFIX<sha256>.csv, once per\n",
+            "content) and the job records both the file's name and the S3 URI."
+        )
+    )]
     Submit(SubmitArgs),
     /// Consume queued files: validate, store (on_hold), publish; runs until Ctrl-C
     #[command(
-        after_help = "Examples:\n  oms ingest            # in a tmux pane, until Ctrl-C\n  oms ingest --drain    # process what is queued, then exit"
+        after_help = concat!(
+            "Examples:\n",
+            "  oms ingest            # in a tmux pane, until Ctrl-C\n",
+            "  oms ingest --drain    # process what is queued, then exit\n\n",
+            "A queued s3:// file is read from S3 (exactly the version that was submitted) when\n",
+            "its prefix is allowed here (OMS_S3_ALLOW); S3 being unavailable leaves the message\n",
+            "for redelivery, like any backend outage.\n\n",
+            s3_settings!()
+        )
     )]
     Ingest(IngestArgs),
     /// Consume order events: reserve inventory, on_hold -> new_order; runs until Ctrl-C
@@ -147,7 +177,7 @@ pub enum Command {
     Wms(WmsCommand),
     /// The bulkorder HTTP API and read-only order and job queries
     #[command(
-        after_help = "Examples:\n  oms serve                                   # 127.0.0.1:8081, no token needed\n  OMS_API_TOKEN=s3cret oms serve --bind 0.0.0.0:8081\n  curl -X POST localhost:8081/api/v1/orders/bulkorder -d '{\"sellerID\":1,\"filePath\":\"storage/orders.csv\"}'\n\nA non-loopback address needs OMS_API_TOKEN or a tokens file (OMS_API_TOKENS_FILE);\nwith either, every /api route needs `Authorization: Bearer TOKEN`. OMS_API_TOKEN acts\nfor every seller; a token of the file (`oms token add`) only for its sellers. The file\nis read again when it changes and on SIGHUP. The API is described at /openapi.json."
+        after_help = "Examples:\n  oms serve                                   # 127.0.0.1:8081, no token needed\n  OMS_API_TOKEN=s3cret oms serve --bind 0.0.0.0:8081\n  curl -X POST localhost:8081/api/v1/orders/bulkorder -d '{\"sellerID\":1,\"filePath\":\"storage/orders.csv\"}'\n\nfilePath is a path inside the storage root, or s3://bucket/key under an allowed prefix\n(OMS_S3_ALLOW); with OMS_S3_UPLOAD a local file is uploaded to S3 before it is queued.\n\nA non-loopback address needs OMS_API_TOKEN or a tokens file (OMS_API_TOKENS_FILE);\nwith either, every /api route needs `Authorization: Bearer TOKEN`. OMS_API_TOKEN acts\nfor every seller; a token of the file (`oms token add`) only for its sellers. The file\nis read again when it changes and on SIGHUP. The API is described at /openapi.json."
     )]
     Serve(ServeArgs),
     /// Seller-scoped API tokens of `oms serve` (the tokens file, OMS_API_TOKENS_FILE)
@@ -165,7 +195,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// The order file (inside the storage root)
+    /// The order file: a path inside the storage root, or s3://bucket/key under an
+    /// allowed prefix (OMS_S3_ALLOW)
     pub file: String,
     /// The submitting seller; rows of other sellers are rejected (asked for on a
     /// terminal when missing)

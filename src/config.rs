@@ -2,8 +2,11 @@
 //! flags, read and validated into a [`Config`] that names the backend of each port.
 //! Turning a `Config` into adapters is `wiring`'s job; nothing here connects.
 
+mod s3;
+
 pub use crate::domain::secret::{Secret, redact_credentials};
 use anyhow::{Context, bail};
+pub use s3::{S3Config, S3File, s3_config, s3_prefix};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +31,8 @@ pub struct FileConfig {
     pub wms: WmsFile,
     #[serde(default)]
     pub api: ApiFile,
+    #[serde(default)]
+    pub s3: S3File,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +164,8 @@ pub struct Config {
     /// The warehouse's bearer token (`OMS_WMS_TOKEN`): what `oms wms serve` requires,
     /// and what the HTTP warehouse adapter sends.
     pub wms_token: Option<Secret>,
+    /// Order files in S3, when any S3 prefix is allowed.
+    pub s3: Option<S3Config>,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -285,6 +292,7 @@ impl Config {
                 .map(PathBuf::from)
                 .or(file.api.tokens_file),
             wms_token: std::env::var("OMS_WMS_TOKEN").ok().map(Secret),
+            s3: s3_config(file.s3, &env_str)?,
         })
     }
 
@@ -306,7 +314,11 @@ impl Config {
             WmsChoice::Embedded => "embedded".to_owned(),
             WmsChoice::Http { url, .. } => format!("http({})", redact_credentials(url)),
         };
-        format!("queue={queue} bus={bus} store={store} wms={wms}")
+        let mut line = format!("queue={queue} bus={bus} store={store} wms={wms}");
+        if let Some(s3) = &self.s3 {
+            line.push_str(&format!(" s3={}", s3.describe()));
+        }
+        line
     }
 }
 
@@ -386,5 +398,34 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("none.toml"));
+    }
+
+    #[test]
+    fn s3_is_read_from_the_config_file_and_described() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("oms.toml");
+        std::fs::write(&f, "[s3]\nallow = [\"s3://orders/in/\"]\n").unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(f.clone()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        if std::env::var_os("OMS_S3_ALLOW").is_none() && std::env::var_os("OMS_S3_UPLOAD").is_none()
+        {
+            let s3 = c.s3.as_ref().expect("configured");
+            assert_eq!(s3.allow, ["s3://orders/in/"]);
+            assert!(
+                c.describe().ends_with(" s3=allow(s3://orders/in/)"),
+                "{}",
+                c.describe()
+            );
+        }
+        std::fs::write(&f, "[s3]\nalow = [\"s3://orders/in/\"]\n").unwrap();
+        let err = Config::load(&Overrides {
+            config: Some(f),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("alow"), "{err:#}");
     }
 }

@@ -108,7 +108,8 @@ mod layers {
 
     #[test]
     fn the_use_cases_import_only_the_domain_and_the_ports() {
-        let mut forbidden = vec!["crate::adapters"];
+        // Order files are read through the file port, never from the disk directly.
+        let mut forbidden = vec!["crate::adapters", "std::fs"];
         forbidden.extend(EDGE);
         forbidden.extend(DRIVERS);
         assert_eq!(offences("app", &forbidden), Vec::<String>::new());

@@ -6,12 +6,16 @@ use crate::adapters::embedded::{
     BusSettings, Db, EmbeddedBus, EmbeddedQueue, EmbeddedStore, EmbeddedWarehouse, QueueSettings,
 };
 use crate::adapters::kafka::{KafkaBus, KafkaSettings};
+use crate::adapters::local::LocalFiles;
 use crate::adapters::mongo::MongoStore;
 use crate::adapters::sqs::{SqsQueue, SqsSettings};
 use crate::adapters::wms_http::HttpWarehouse;
+use crate::app::files::FileSources;
 use crate::app::{AppError, Backends};
-use crate::config::{BusChoice, Config, QueueChoice, StoreChoice, WmsChoice};
-use crate::ports::{EventBus, JobQueue, NoTransaction, OrderStore, UnitOfWork, Warehouse};
+use crate::config::{BusChoice, Config, QueueChoice, S3Config, StoreChoice, WmsChoice};
+use crate::ports::{
+    EventBus, FileUpload, JobQueue, NoTransaction, OrderFiles, OrderStore, UnitOfWork, Warehouse,
+};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +123,80 @@ pub fn http_warehouse(
     }
 }
 
+/// The S3 file source (and uploader, with `OMS_S3_UPLOAD`), when S3 is configured.
+pub struct S3Sources {
+    pub files: Arc<dyn OrderFiles>,
+    pub upload: Option<Arc<dyn FileUpload>>,
+}
+
+/// Connects to S3 when it is configured; `None` (and nothing of S3 built) otherwise.
+///
+/// # Errors
+/// When the S3 client cannot be set up.
+pub async fn s3_files(config: &Config) -> anyhow::Result<Option<S3Sources>> {
+    let Some(s3) = &config.s3 else {
+        return Ok(None);
+    };
+    connect_s3(s3).await.map(Some)
+}
+
+/// MERGE (S3 adapter): the one place that builds the S3 adapter. Replace the body with
+///
+/// ```ignore
+/// let files = Arc::new(
+///     S3Files::connect(S3Settings {
+///         endpoint: s3.endpoint.clone(),
+///         allow: s3.allow.clone(),
+///         upload: s3.upload.clone(),
+///         force_path_style: s3.force_path_style,
+///     })
+///     .await
+///     .map_err(AppError::from)
+///     .context("S3 (OMS_S3_ALLOW)")?,
+/// );
+/// let upload = s3.upload.is_some().then(|| Arc::clone(&files) as Arc<dyn FileUpload>);
+/// Ok(S3Sources { files, upload })
+/// ```
+#[allow(clippy::unused_async)]
+async fn connect_s3(s3: &S3Config) -> anyhow::Result<S3Sources> {
+    Err(AppError::BadInput(format!(
+        "S3 is configured ({}) but this build of oms has no S3 adapter",
+        s3.describe()
+    ))
+    .into())
+}
+
+/// Every order-file source: the storage root on this machine (looked for at each use
+/// when it does not exist yet) and S3 when it is configured, and the uploader.
+///
+/// # Errors
+/// As [`s3_files`].
+pub async fn order_files(
+    config: &Config,
+) -> anyhow::Result<(Arc<FileSources>, Option<Arc<dyn FileUpload>>)> {
+    let local: Arc<dyn OrderFiles> = Arc::new(LocalFiles::at(&config.storage_root));
+    let (s3, upload) = match s3_files(config).await? {
+        Some(S3Sources { files, upload }) => (Some(files), upload),
+        None => (None, None),
+    };
+    Ok((Arc::new(FileSources::new(local, s3)), upload))
+}
+
+/// The storage root must exist for a worker (`ingest`, `serve`) that can read only
+/// local files; with S3 configured a machine may have none (its local paths are then
+/// refused one by one).
+///
+/// # Errors
+/// The storage root's error, when it is needed and missing.
+pub fn require_storage_root(config: &Config) -> Result<(), String> {
+    if config.s3.is_some() {
+        return Ok(());
+    }
+    LocalFiles::open(&config.storage_root)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// How a command uses its backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -192,12 +270,15 @@ pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
         Some(db) => Arc::new(db),
         None => Arc::new(NoTransaction),
     };
+    let (files, upload) = order_files(config).await?;
     Ok(Backends {
         queue,
         bus,
         store,
         wms,
         uow,
+        files,
+        upload,
     })
 }
 
@@ -227,5 +308,54 @@ mod tests {
         // The session is at least 6 s on Kafka, the poll deadline a minute.
         assert_eq!(k.session_timeout, Duration::from_secs(6));
         assert_eq!(k.max_poll_interval, Duration::from_secs(60));
+    }
+
+    fn load(toml: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("oms.toml");
+        std::fs::write(&f, toml).unwrap();
+        let c = Config::load(&Overrides {
+            config: Some(f),
+            ..Overrides::default()
+        })
+        .unwrap();
+        (dir, c)
+    }
+
+    #[test]
+    fn a_worker_needs_the_storage_root_unless_it_can_read_s3() {
+        let (_dir, c) = load("storage_root = \"/no/such/storage\"\n");
+        if c.s3.is_none() {
+            let e = require_storage_root(&c).unwrap_err();
+            assert!(
+                e.contains("/no/such/storage") && e.contains("does not exist"),
+                "{e}"
+            );
+        }
+        let (_dir, c) =
+            load("storage_root = \"/no/such/storage\"\n[s3]\nallow = [\"s3://orders/in/\"]\n");
+        assert!(c.s3.is_some());
+        assert_eq!(require_storage_root(&c), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn without_s3_settings_local_files_are_served_and_s3_refused() {
+        let (dir, mut c) = load("");
+        if c.s3.is_some() {
+            return; // S3 set in this environment
+        }
+        c.storage_root = dir.path().to_owned();
+        assert!(s3_files(&c).await.unwrap().is_none(), "nothing of S3 built");
+        let (files, upload) = order_files(&c).await.unwrap();
+        assert!(upload.is_none());
+        let e = files
+            .open("s3://orders/in/a.csv", None)
+            .await
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("OMS_S3_ALLOW"), "{e}");
+        let e = files.open("nope.csv", None).await.err().unwrap();
+        assert_eq!(e.to_string(), "nope.csv: no such file");
+        assert!(files.open("oms.toml", None).await.is_ok());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod embedded;
 pub mod kafka;
+pub mod local;
 pub mod mongo;
 pub mod sqs;
 pub mod wms_http;

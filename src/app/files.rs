@@ -1,158 +1,153 @@
-//! Order files on disk: the storage root that every submitted path must stay inside,
-//! and the SHA-256 that ties a queued job to the exact bytes that were submitted.
+//! Order files as the use cases reach them: [`FileSources`], the router that sends each
+//! location to the source serving it (`s3://bucket/key` to S3 when S3 is configured,
+//! any other location to the storage root on this machine), and [`Tally`], the reader
+//! through which a file is counted, hashed and watched for a source failure while it is
+//! parsed. The use cases read files through these only.
 
+use crate::ports::{CheckedFile, Detail, FileError, FileProgress, OpenedFile, OrderFiles};
+use async_trait::async_trait;
 use sha2::{Digest, Sha256};
-use std::fs::File;
+use std::cell::Cell;
 use std::io::{self, Read};
-use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
 
-/// Why a submitted path is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
-    #[error("the storage root {0} does not exist or is not a directory")]
-    RootMissing(String),
-    #[error("filePath is empty")]
-    Empty,
-    #[error("filePath contains a NUL byte")]
-    Nul,
-    #[error("{0}: no such file")]
-    NotFound(String),
-    #[error("{path}: outside the storage root {root}")]
-    Outside { path: String, root: String },
-    #[error("{0}: not a regular file")]
-    NotRegular(String),
-    #[error("{path}: cannot be read: {why}")]
-    Unreadable { path: String, why: String },
+/// Whether `location` names an S3 object (`s3://bucket/key`).
+#[must_use]
+pub fn is_s3(location: &str) -> bool {
+    location
+        .trim_start()
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("s3://"))
 }
 
-/// The directory order files must live in.
-#[derive(Debug, Clone)]
-pub struct StorageRoot {
-    /// As configured (used to write paths into messages).
-    configured: PathBuf,
-    /// Canonical (symlinks and `..` resolved).
-    canonical: PathBuf,
+/// Why an `s3://` location is refused where no S3 source is configured.
+#[must_use]
+pub fn s3_not_configured(location: &str) -> String {
+    format!(
+        "{location}: S3 files are not accepted here: no S3 prefix is allowed (set \
+         OMS_S3_ALLOW, or [s3] allow in oms.toml, to the s3://bucket/prefix/ list order \
+         files may come from)"
+    )
 }
 
-impl StorageRoot {
-    /// The storage root at `root`, which must be an existing directory.
-    ///
-    /// # Errors
-    /// [`PathError::RootMissing`] when `root` is not an existing directory.
-    pub fn open(root: &Path) -> Result<Self, PathError> {
-        let canonical = root
-            .canonicalize()
-            .ok()
-            .filter(|p| p.is_dir())
-            .ok_or_else(|| PathError::RootMissing(root.display().to_string()))?;
-        Ok(Self {
-            configured: root.to_owned(),
-            canonical,
-        })
+/// Every order-file source, as one [`OrderFiles`].
+#[derive(Clone)]
+pub struct FileSources {
+    local: Arc<dyn OrderFiles>,
+    s3: Option<Arc<dyn OrderFiles>>,
+}
+
+impl FileSources {
+    /// `local` serves paths; `s3`, when configured, `s3://` locations.
+    #[must_use]
+    pub fn new(local: Arc<dyn OrderFiles>, s3: Option<Arc<dyn OrderFiles>>) -> Self {
+        Self { local, s3 }
     }
 
-    /// Resolves a submitted path to a canonical regular file inside the root. A relative
-    /// path is taken from the current directory (the Go oms-service's requests name
-    /// files that way: `storage/orders.csv`), or, when nothing is there, from the root
-    /// itself.
-    ///
-    /// # Errors
-    /// Every [`PathError`] but `RootMissing`.
-    pub fn resolve(&self, file_path: &str) -> Result<PathBuf, PathError> {
-        if file_path.trim().is_empty() {
-            return Err(PathError::Empty);
-        }
-        if file_path.contains('\0') {
-            return Err(PathError::Nul);
-        }
-        let given = Path::new(file_path);
-        let mut candidates = vec![given.to_owned()];
-        if given.is_relative() {
-            candidates.push(self.canonical.join(given));
-        }
-        let existing: Vec<PathBuf> = candidates
-            .iter()
-            .filter_map(|p| p.canonicalize().ok())
-            .collect();
-        if existing.is_empty() {
-            return Err(PathError::NotFound(file_path.to_owned()));
-        }
-        let found = existing
-            .into_iter()
-            .find(|p| p.starts_with(&self.canonical))
-            .ok_or_else(|| PathError::Outside {
-                path: file_path.to_owned(),
-                root: self.configured.display().to_string(),
-            })?;
-        let meta = std::fs::metadata(&found).map_err(|e| PathError::Unreadable {
-            path: file_path.to_owned(),
-            why: e.to_string(),
-        })?;
-        if !meta.is_file() {
-            return Err(PathError::NotRegular(file_path.to_owned()));
-        }
-        File::open(&found).map_err(|e| PathError::Unreadable {
-            path: file_path.to_owned(),
-            why: e.to_string(),
-        })?;
-        Ok(found)
+    /// Whether a source here serves `location` (false: an `s3://` location without S3).
+    #[must_use]
+    pub fn serves(&self, location: &str) -> bool {
+        !is_s3(location) || self.s3.is_some()
     }
 
-    /// How a resolved file is named in a queue message: the configured root joined
-    /// with the file's place inside it (`storage/orders.csv`).
-    pub fn message_path(&self, resolved: &Path) -> String {
-        let rel = resolved.strip_prefix(&self.canonical).unwrap_or(resolved);
-        let joined = self.configured.join(rel);
-        let clean: PathBuf = joined
-            .components()
-            .filter(|c| !matches!(c, Component::CurDir))
-            .collect();
-        clean.display().to_string()
+    fn source(&self, location: &str) -> Result<&dyn OrderFiles, FileError> {
+        if !is_s3(location) {
+            return Ok(self.local.as_ref());
+        }
+        self.s3
+            .as_deref()
+            .ok_or_else(|| FileError::Refused(s3_not_configured(location).into()))
     }
 }
 
-/// A reader that hashes every byte read through it.
-pub struct HashingReader<R> {
+#[async_trait]
+impl OrderFiles for FileSources {
+    async fn check(
+        &self,
+        location: &str,
+        progress: Arc<dyn FileProgress>,
+    ) -> Result<CheckedFile, FileError> {
+        self.source(location)?.check(location, progress).await
+    }
+
+    async fn open(&self, location: &str, version: Option<&str>) -> Result<OpenedFile, FileError> {
+        self.source(location)?.open(location, version).await
+    }
+}
+
+/// Reads through to `inner`, counting and hashing the bytes read, and keeping the last
+/// read error: a parser that fails on it reports only its text, while the error itself
+/// may say that the source is unavailable ([`FileError::from_io`]).
+pub struct Tally<R> {
     inner: R,
     hasher: Sha256,
-    bytes: u64,
+    bytes: Rc<Cell<u64>>,
+    error: Option<io::Error>,
 }
 
-impl<R: Read> HashingReader<R> {
-    /// Hashes what is read from `inner`.
+impl<R: Read> Tally<R> {
     pub fn new(inner: R) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
-            bytes: 0,
+            bytes: Rc::new(Cell::new(0)),
+            error: None,
         }
     }
 
-    /// Reads what is left, then returns the hex SHA-256 of everything and the size.
+    /// The count of bytes read so far, readable while the tally is being read.
+    pub fn counter(&self) -> Rc<Cell<u64>> {
+        Rc::clone(&self.bytes)
+    }
+
+    /// Why reading the file failed: the source's own [`FileError`] when the last read
+    /// error carries one, otherwise `why` (the file is not usable:
+    /// [`FileError::Refused`]).
+    pub fn failure(&mut self, why: String) -> FileError {
+        let source = self
+            .error
+            .take()
+            .and_then(io::Error::into_inner)
+            .and_then(|inner| inner.downcast::<FileError>().ok());
+        match source {
+            Some(e) => *e,
+            None => FileError::Refused(Detail::new(why)),
+        }
+    }
+
+    /// Reads what is left; the hex SHA-256 of everything read.
     ///
     /// # Errors
-    /// An I/O error while reading the rest.
-    pub fn finish(mut self) -> io::Result<(String, u64)> {
-        io::copy(&mut self, &mut io::sink())?;
-        Ok((hex(&self.hasher.finalize()), self.bytes))
+    /// As [`Tally::failure`], when the rest cannot be read.
+    pub fn finish(mut self) -> Result<String, FileError> {
+        if let Err(e) = io::copy(&mut self, &mut io::sink()) {
+            return Err(self.failure(format!("cannot read the file: {e}")));
+        }
+        Ok(self
+            .hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
     }
 }
 
-impl<R: Read> Read for HashingReader<R> {
+impl<R: Read> Read for Tally<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                self.bytes.set(self.bytes.get() + n as u64);
+                Ok(n)
+            }
+            Err(e) => {
+                let told = io::Error::new(e.kind(), e.to_string());
+                self.error = Some(e);
+                Err(told)
+            }
+        }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]
@@ -160,58 +155,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hashing_reader_hashes_everything() {
-        let r = HashingReader::new(&b"abc"[..]);
-        let (h, n) = r.finish().unwrap();
-        assert_eq!(n, 3);
+    fn s3_locations_are_told_by_their_scheme() {
+        assert!(is_s3("s3://b/k.csv") && is_s3("S3://b/k") && is_s3(" s3://b/"));
+        assert!(!is_s3("storage/s3://x") && !is_s3("s3:/b/k") && !is_s3("s3"));
+        let why = s3_not_configured("s3://b/k.csv");
+        assert!(why.starts_with("s3://b/k.csv: ") && why.contains("OMS_S3_ALLOW"));
+    }
+
+    #[test]
+    fn the_tally_hashes_counts_and_keeps_the_source_error() {
+        let t = Tally::new(&b"abc"[..]);
+        let bytes = t.counter();
         assert_eq!(
-            h,
+            t.finish().unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
+        assert_eq!(bytes.get(), 3);
 
-    #[test]
-    fn paths_must_stay_inside_the_root() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("storage");
-        std::fs::create_dir(&root).unwrap();
-        std::fs::write(root.join("a.csv"), "x").unwrap();
-        std::fs::write(dir.path().join("secret.csv"), "x").unwrap();
-        std::fs::create_dir(root.join("sub")).unwrap();
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(dir.path().join("secret.csv"), root.join("link.csv")).unwrap();
-        let r = StorageRoot::open(&root).unwrap();
-
-        let ok = r.resolve(root.join("a.csv").to_str().unwrap()).unwrap();
-        assert!(ok.ends_with("a.csv"));
-        assert_eq!(r.resolve("a.csv").unwrap(), ok, "relative to the root");
-        let up = format!("{}/../secret.csv", root.display());
-        assert!(matches!(r.resolve(&up), Err(PathError::Outside { .. })));
-        assert!(matches!(
-            r.resolve(dir.path().join("secret.csv").to_str().unwrap()),
-            Err(PathError::Outside { .. })
-        ));
-        #[cfg(unix)]
-        assert!(matches!(
-            r.resolve("link.csv"),
-            Err(PathError::Outside { .. })
-        ));
-        assert!(matches!(r.resolve("sub"), Err(PathError::NotRegular(_))));
-        assert!(matches!(r.resolve("nope.csv"), Err(PathError::NotFound(_))));
-        assert_eq!(r.resolve("a\0.csv"), Err(PathError::Nul));
-        assert_eq!(r.resolve(" "), Err(PathError::Empty));
-        assert!(StorageRoot::open(&dir.path().join("missing")).is_err());
-    }
-
-    #[test]
-    fn message_paths_use_the_configured_root() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("o.csv"), "x").unwrap();
-        let r = StorageRoot::open(dir.path()).unwrap();
-        let p = r.resolve("o.csv").unwrap();
-        assert_eq!(
-            r.message_path(&p),
-            dir.path().join("o.csv").display().to_string()
+        struct Down;
+        impl Read for Down {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other(FileError::Unavailable(
+                    "S3 is down".into(),
+                )))
+            }
+        }
+        let mut t = Tally::new(Down);
+        let told = t.read(&mut [0; 4]).unwrap_err();
+        assert!(
+            FileError::from_io(&told).is_none(),
+            "a copy without the cause"
+        );
+        assert!(told.to_string().contains("S3 is down"));
+        assert!(matches!(t.failure("x".into()), FileError::Unavailable(_)));
+        assert!(
+            matches!(Tally::new(Down).finish(), Err(FileError::Unavailable(d)) if d.text() == "S3 is down")
+        );
+        let mut plain = Tally::new(&b""[..]);
+        assert!(
+            matches!(plain.failure("bad row".into()), FileError::Refused(d) if d.text() == "bad row")
         );
     }
 }

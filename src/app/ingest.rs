@@ -1,11 +1,12 @@
-//! Ingest: the queue consumer. For each bulk-order message: re-check the path and the
-//! checksum, parse the file, validate each distinct (hub, sku) once at the warehouse,
-//! store the valid orders `on_hold`, publish one event per stored order, record the
-//! job, and only then acknowledge. Anything that may succeed later leaves the message
-//! for redelivery; redelivery creates nothing twice.
+//! Ingest: the queue consumer. For each bulk-order message: open the file through its
+//! source (exactly the version the message names), parse it and check its checksum,
+//! validate each distinct (hub, sku) once at the warehouse, store the valid orders
+//! `on_hold`, publish one event per stored order, record the job, and only then
+//! acknowledge. Anything that may succeed later (a file source or a backend that is
+//! unavailable) leaves the message for redelivery; redelivery creates nothing twice.
 
 use super::backoff::{Backoff, retry_transient};
-use super::files::{HashingReader, StorageRoot};
+use super::files::{Tally, s3_not_configured};
 use super::jobs::report;
 use super::orders::bus_event;
 use super::{AppError, Backends, Shutdown, in_transaction};
@@ -14,13 +15,12 @@ use crate::domain::{
     BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
     SkuId, Status, parse_orders_until, timestamp,
 };
-use crate::ports::{Inserted, JobRecord, QueueDepth, QueueMessage, Validation, WmsError};
+use crate::ports::{
+    FileError, Inserted, JobRecord, OrderFiles, QueueDepth, QueueMessage, Validation, WmsError,
+};
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{BufReader, Read};
-use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -125,7 +125,6 @@ enum Handled {
 /// and left for redelivery.
 pub async fn run(
     b: &Backends,
-    root: &StorageRoot,
     opts: IngestOptions,
     shutdown: Shutdown,
     observer: Arc<dyn IngestObserver>,
@@ -141,7 +140,7 @@ pub async fn run(
             }
         })
     });
-    let r = consume(b, root, opts, shutdown, &observer).await;
+    let r = consume(b, opts, shutdown, &observer).await;
     if let Some(w) = depth_watch {
         w.abort();
     }
@@ -150,7 +149,6 @@ pub async fn run(
 
 async fn consume(
     b: &Backends,
-    root: &StorageRoot,
     opts: IngestOptions,
     mut shutdown: Shutdown,
     observer: &Arc<dyn IngestObserver>,
@@ -206,12 +204,7 @@ async fn consume(
         backoff.reset();
         totals.messages += 1;
         let keeper = keep_invisible(b, &msg, opts.visibility);
-        let cx = Ctx {
-            b,
-            root,
-            opts,
-            observer,
-        };
+        let cx = Ctx { b, opts, observer };
         let (job, handled) = handle(cx, &msg, shutdown.clone()).await;
         keeper.abort();
         match handled {
@@ -286,7 +279,6 @@ fn failed(job: Job, why: String) -> Result<Handled, AppError> {
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     b: &'a Backends,
-    root: &'a StorageRoot,
     opts: IngestOptions,
     observer: &'a Arc<dyn IngestObserver>,
 }
@@ -324,6 +316,15 @@ async fn handle_message(
         Ok(s) => s,
         Err(e) => return Handled::Leave(e.to_string()),
     };
+    // An S3 file on a worker without S3 is this worker's configuration, not the file's
+    // fault: another worker (or this one once S3 is configured) may read it, and after its
+    // last receive it waits in the dead-letter queue to be redriven.
+    if !b.files.serves(&req.file_path) {
+        return Handled::Leave(format!(
+            "{}; it goes to the dead-letter queue after its last receive",
+            s3_not_configured(&req.file_path)
+        ));
+    }
     // A job the store does not know yet (the message came from another program) is
     // recorded as started at once.
     let arrived = Job::queued(
@@ -360,39 +361,21 @@ async fn handle_message(
     }
 }
 
-/// Counts the bytes read through it.
-struct Counting<R> {
-    inner: R,
-    bytes: Rc<Cell<u64>>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.bytes.set(self.bytes.get() + n as u64);
-        Ok(n)
-    }
-}
-
 /// Rows between two calls of the parser's `stop` check (its own pace).
 const ROWS_PER_CHECK: u64 = 4096;
 
 /// Reads and hashes the file in one pass, telling `observer` how far it got; `None`
-/// when shutdown came first.
+/// when shutdown came first. A file that cannot be parsed is [`FileError::Refused`]; a
+/// source that fails while it is read gives its own error.
 fn read_file(
-    path: PathBuf,
+    reader: Box<dyn Read + Send>,
     seller: SellerId,
     stop: Arc<AtomicBool>,
     job_id: String,
     observer: Arc<dyn IngestObserver>,
-) -> Result<Option<(ParsedFile, String)>, String> {
-    let f = File::open(&path).map_err(|e| format!("cannot open the file: {e}"))?;
-    let bytes = Rc::new(Cell::new(0));
-    let counted = Counting {
-        inner: f,
-        bytes: Rc::clone(&bytes),
-    };
-    let mut r = HashingReader::new(BufReader::with_capacity(1 << 16, counted));
+) -> Result<Option<(ParsedFile, String)>, FileError> {
+    let mut r = Tally::new(BufReader::with_capacity(1 << 16, reader));
+    let bytes = r.counter();
     let rows = Cell::new(0u64);
     // The parser asks whether to stop every few thousand rows: the moment to report.
     let check = || {
@@ -400,15 +383,25 @@ fn read_file(
         observer.rows_read(&job_id, rows.get(), bytes.get());
         stop.load(Ordering::Relaxed)
     };
-    let parsed = parse_orders_until(&mut r, &seller, &check).map_err(|e| e.to_string())?;
+    let parsed = match parse_orders_until(&mut r, &seller, &check) {
+        Ok(p) => p,
+        Err(e) => return Err(r.failure(e.to_string())),
+    };
     let Some(parsed) = parsed else {
         return Ok(None);
     };
-    let (sha, _) = r
-        .finish()
-        .map_err(|e| format!("cannot read the file: {e}"))?;
+    let sha = r.finish()?;
     observer.rows_read(&job_id, parsed.rows, bytes.get());
     Ok(Some((parsed, sha)))
+}
+
+/// A file that cannot be used: the job fails for good when the file is refused or
+/// changed; an unavailable or failing source leaves the message for redelivery.
+fn file_failed(job: Job, e: FileError) -> Result<Handled, AppError> {
+    match e {
+        FileError::Refused(why) | FileError::Changed(why) => failed(job, why.to_string()),
+        other => Err(other.into()),
+    }
 }
 
 /// Works through the file of a started `job`: the job's report once it is done or
@@ -421,20 +414,14 @@ async fn process(
     seller: &SellerId,
     shutdown: &mut Shutdown,
 ) -> Result<Handled, AppError> {
-    let Ctx {
-        b,
-        root,
-        opts,
-        observer,
-    } = cx;
+    let Ctx { b, opts, observer } = cx;
     let job_id = job.job_id.clone();
     let job_id = job_id.as_str();
-    let path = match root.resolve(&req.file_path) {
-        Ok(p) => p,
-        Err(e) => return failed(job, e.to_string()),
+    let opened = match b.files.open(&req.file_path, req.version.as_deref()).await {
+        Ok(f) => f,
+        Err(e) => return file_failed(job, e),
     };
-    let size = std::fs::metadata(&path).ok().map(|m| m.len());
-    observer.file_started(job_id, &req.file_path, size);
+    observer.file_started(job_id, &req.file_path, opened.bytes);
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let (stop, mut sd) = (Arc::clone(&stop), shutdown.clone());
@@ -444,13 +431,15 @@ async fn process(
         })
     };
     let (seller2, job2, observer2) = (seller.clone(), job_id.to_owned(), Arc::clone(observer));
+    let reader = opened.reader;
     let read =
-        tokio::task::spawn_blocking(move || read_file(path, seller2, stop, job2, observer2)).await;
+        tokio::task::spawn_blocking(move || read_file(reader, seller2, stop, job2, observer2))
+            .await;
     watcher.abort();
     let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
         Ok(Some(v)) => v,
         Ok(None) => return Ok(Handled::Interrupted),
-        Err(why) => return failed(job, why),
+        Err(e) => return file_failed(job, e),
     };
     if let Some(want) = req
         .sha256

@@ -1,13 +1,13 @@
 //! Jobs: reading them (the newest ones, one by its id, its rejected rows as a table
 //! for the seller to fix), and the report through which a job's state is recorded.
 
-use super::files::{HashingReader, StorageRoot};
+use super::files::Tally;
 use super::{AppError, Backends};
 use crate::domain::orders_file::Rows;
 use crate::domain::{COLUMNS, Job, Reject};
-use crate::ports::JobRecord;
+use crate::ports::{JobRecord, OrderFiles};
 use std::collections::{HashMap, HashSet};
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 
 /// The newest `limit` jobs, newest first (without their rejects).
 ///
@@ -92,20 +92,16 @@ pub struct RejectsTable {
 }
 
 /// A job's rejects (the job named by its id or the start of it, as [`find`]): when
-/// the job's file is still there unchanged, each rejected row
-/// with the file's own five columns, then `row`, `column`, `reason` (a row with several
-/// reasons appears once per reason); otherwise only `row`, `order_id`, `column`,
-/// `reason`.
+/// the job's file is still there unchanged (on this machine's storage root or in S3),
+/// each rejected row with the file's own five columns, then `row`, `column`, `reason`
+/// (a row with several reasons appears once per reason); otherwise only `row`,
+/// `order_id`, `column`, `reason`.
 ///
 /// # Errors
 /// [`AppError::NotFound`] for an unknown job; the store's errors.
-pub async fn rejects(
-    b: &Backends,
-    root: Option<&StorageRoot>,
-    job_id: &str,
-) -> Result<RejectsTable, AppError> {
+pub async fn rejects(b: &Backends, job_id: &str) -> Result<RejectsTable, AppError> {
     let job = find(b, job_id).await?;
-    let table = match root.and_then(|r| file_rows(r, &job)) {
+    let table = match file_rows(b, &job).await {
         Some(rows) => {
             let mut header: Vec<&str> = COLUMNS.to_vec();
             header.extend(["row", "column", "reason"]);
@@ -156,11 +152,23 @@ fn tail(r: &Reject) -> [String; 3] {
 
 /// The required columns of the job's file, by line, for the rejected lines only; `None`
 /// when the file is gone, unreadable, or no longer the bytes that were ingested.
-fn file_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<String>>> {
+async fn file_rows(b: &Backends, job: &Job) -> Option<HashMap<u64, Vec<String>>> {
+    let opened = b.files.open(&job.file_path, None).await.ok()?;
     let wanted: HashSet<u64> = job.rejects.iter().filter_map(|r| r.row).collect();
-    let path = root.resolve(&job.file_path).ok()?;
-    let file = std::fs::File::open(path).ok()?;
-    let mut hashing = HashingReader::new(BufReader::new(file));
+    let sha256 = job.sha256.clone();
+    tokio::task::spawn_blocking(move || read_rows(opened.reader, &wanted, sha256.as_deref()))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The `wanted` lines of the file `reader` gives, when its SHA-256 is `sha256`.
+fn read_rows(
+    reader: Box<dyn Read + Send>,
+    wanted: &HashSet<u64>,
+    sha256: Option<&str>,
+) -> Option<HashMap<u64, Vec<String>>> {
+    let mut hashing = Tally::new(BufReader::new(reader));
     // Number the lines exactly as ingest did (CRLF, blank lines, quoted line ends).
     let mut rows = Rows::new(&mut hashing);
     let mut raw = csv::ByteRecord::new();
@@ -200,8 +208,8 @@ fn file_rows(root: &StorageRoot, job: &Job) -> Option<HashMap<u64, Vec<String>>>
         }
     }
     drop(rows);
-    let (sha, _) = hashing.finish().ok()?;
-    match &job.sha256 {
+    let sha = hashing.finish().ok()?;
+    match sha256 {
         Some(want) if !want.eq_ignore_ascii_case(&sha) => None,
         _ => Some(out),
     }

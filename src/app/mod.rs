@@ -1,6 +1,7 @@
 //! Use cases over the ports: submit, ingest, fulfil, and the read-only queries (the
-//! pipeline's status among them). They know the ports, the domain and the file system,
-//! never the command line or a backend's driver.
+//! pipeline's status among them). They know the ports and the domain, never the command
+//! line, a backend's driver or the file system: order files are read through
+//! [`files::FileSources`].
 
 pub mod backoff;
 pub mod dlq;
@@ -15,9 +16,10 @@ pub mod submit;
 
 use crate::domain::TransitionError;
 use crate::ports::{
-    BusError, Detail, EventBus, JobQueue, OrderStore, QueueError, StoreError, TxError, UnitOfWork,
-    Warehouse, WmsError,
+    BusError, Detail, EventBus, FileError, FileUpload, JobQueue, OrderStore, QueueError,
+    StoreError, TxError, UnitOfWork, Warehouse, WmsError,
 };
+use files::FileSources;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -32,6 +34,10 @@ pub struct Backends {
     /// Commits the bus, store and warehouse writes of one step together where they
     /// share a database; [`crate::ports::NoTransaction`] elsewhere.
     pub uow: Arc<dyn UnitOfWork>,
+    /// Where order files are read: the storage root, and S3 when it is configured.
+    pub files: Arc<FileSources>,
+    /// Where `submit` puts a local file when uploads are configured (`OMS_S3_UPLOAD`).
+    pub upload: Option<Arc<dyn FileUpload>>,
 }
 
 /// What went wrong in a use case, by what the operator should do about it. A backend's
@@ -86,6 +92,18 @@ impl From<StoreError> for AppError {
 impl From<WmsError> for AppError {
     fn from(e: WmsError) -> Self {
         Self::from_port(matches!(e, WmsError::Unavailable(_)), e)
+    }
+}
+
+/// A refused or changed file is the input's fault; a source that cannot be reached is
+/// unavailable.
+impl From<FileError> for AppError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::Refused(d) | FileError::Changed(d) => AppError::BadInput(d.to_string()),
+            FileError::Unavailable(d) => AppError::Unavailable(d),
+            FileError::Failed(d) => AppError::Failed(d),
+        }
     }
 }
 

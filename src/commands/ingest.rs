@@ -1,7 +1,7 @@
 //! `oms ingest [--drain]`: the queue consumer, with its progress pane.
 
 use super::{bad, exit, shutdown_on_signals};
-use crate::app::{self, files::StorageRoot};
+use crate::app;
 use crate::cli::IngestArgs;
 use crate::config::Config;
 use crate::ui;
@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn run(a: &IngestArgs, config: &Config, quiet: bool) -> anyhow::Result<u8> {
+    wiring::require_storage_root(config).map_err(bad)?;
     let b = wiring::backends(config, Role::Worker).await?;
-    let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
     let opts = app::ingest::IngestOptions {
         drain: a.drain,
         wait: if a.drain {
@@ -24,7 +24,7 @@ pub async fn run(a: &IngestArgs, config: &Config, quiet: bool) -> anyhow::Result
     };
     tracing::info!(backends = %config.describe(), storage_root = %config.storage_root.display(), drain = a.drain, "ingest started");
     let view = Arc::new(ui::progress::IngestView::new(!quiet));
-    let t = app::ingest::run(&b, &root, opts, shutdown_on_signals(), view.clone()).await;
+    let t = app::ingest::run(&b, opts, shutdown_on_signals(), view.clone()).await;
     view.finish();
     let t = t?;
     tracing::info!(

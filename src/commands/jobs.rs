@@ -1,7 +1,7 @@
 //! `oms jobs ls | show | rejects`.
 
 use super::{exit, print, view};
-use crate::app::{self, files::StorageRoot};
+use crate::app;
 use crate::cli::JobsCommand;
 use crate::config::Config;
 use crate::ui;
@@ -19,8 +19,7 @@ pub async fn run(c: JobsCommand, config: &Config) -> anyhow::Result<u8> {
             print(&ui::job(&view(a.output.output), &job))?;
         }
         JobsCommand::Rejects(a) => {
-            let root = StorageRoot::open(&config.storage_root).ok();
-            let rejects = app::jobs::rejects(&b, root.as_ref(), &a.job_id).await?;
+            let rejects = app::jobs::rejects(&b, &a.job_id).await?;
             tracing::debug!(rejects = rejects.rows.len(), "rejects written");
             print(&ui::rejects_csv(rejects))?;
         }

@@ -2,7 +2,6 @@
 //! and whenever it changes.
 
 use super::{bad, exit, shutdown_on_signals};
-use crate::app::files::StorageRoot;
 use crate::cli::ServeArgs;
 use crate::config::Config;
 use crate::http::tokens::LiveTokens;
@@ -24,8 +23,8 @@ pub async fn run(a: &ServeArgs, config: &Config) -> anyhow::Result<u8> {
     let keys = api::Keys::new(token, tokens.clone());
     let addr = guard::resolve(&a.bind).await.map_err(bad)?;
     api::check_bind(&addr, &keys).map_err(bad)?;
+    wiring::require_storage_root(config).map_err(bad)?;
     let b = wiring::backends(config, Role::Worker).await?;
-    let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
     let watcher = match &tokens {
         Some(t) => Some(
             std::sync::Arc::clone(t)
@@ -45,7 +44,7 @@ pub async fn run(a: &ServeArgs, config: &Config) -> anyhow::Result<u8> {
         named_tokens = tokens.as_ref().map(|t| t.current().tokens().len()),
         "serving the bulkorder API"
     );
-    let state = api::ApiState::new(b, root, config.group.clone(), keys);
+    let state = api::ApiState::new(b, config.group.clone(), keys);
     let mut shutdown = shutdown_on_signals();
     let served = api::serve(listener, state, async move { shutdown.wait().await }).await;
     if let Some(w) = watcher {

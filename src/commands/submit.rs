@@ -1,7 +1,8 @@
-//! `oms submit FILE --seller ID`: check the file and queue it; prints the job id.
+//! `oms submit FILE --seller ID`: check the file (a path in the storage root, or an
+//! `s3://` URI), upload it when uploads are configured, and queue it; prints the job id.
 
 use super::{bad, exit, print};
-use crate::app::{self, files::StorageRoot};
+use crate::app;
 use crate::cli::{Cli, SubmitArgs};
 use crate::config::Config;
 use crate::domain::SellerId;
@@ -26,15 +27,21 @@ pub async fn run(a: SubmitArgs, config: &Config, quiet: bool) -> anyhow::Result<
         },
     };
     let seller = SellerId::parse(&raw).map_err(|e| bad(format!("--seller {e}")))?;
-    let root = StorageRoot::open(&config.storage_root).map_err(bad)?;
     let view = Arc::new(ui::progress::SubmitView::new(!quiet));
-    let done = app::submit::submit_observed(&b, &root, &seller, &a.file, view.clone()).await;
+    let done = app::submit::submit_observed(&b, &seller, &a.file, view.clone()).await;
     view.finish();
     let done = done?;
     if a.json {
         print(&format!("{}\n", serde_json::to_string_pretty(&done)?))?;
     } else {
-        tracing::info!(file = %done.file_path, sha256 = %done.sha256, bytes = done.bytes, "queued");
+        tracing::info!(
+            file = %done.file_path,
+            version = done.version.as_deref(),
+            source_file = done.source_file.as_deref(),
+            sha256 = %done.sha256,
+            bytes = done.bytes,
+            "queued"
+        );
         print(&format!("{}\n", done.job_id))?;
     }
     Ok(exit::OK)

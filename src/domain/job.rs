@@ -74,7 +74,12 @@ pub struct JobCounts {
 pub struct Job {
     pub job_id: String,
     pub seller_id: String,
+    /// Where the file is read from: a path in the storage root, or an S3 URI.
     pub file_path: String,
+    /// The file as the seller named it, when it was uploaded to S3 at submit (then
+    /// `file_path` is the upload's URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_file: Option<String>,
     pub sha256: Option<String>,
     pub state: JobState,
     pub error: Option<String>,
@@ -110,6 +115,7 @@ impl Job {
             job_id: job_id.into(),
             seller_id: seller.to_string(),
             file_path: file_path.into(),
+            source_file: None,
             sha256,
             state: JobState::Queued,
             error: None,
@@ -117,6 +123,16 @@ impl Job {
             created_at: at.clone(),
             updated_at: at,
             rejects: Vec::new(),
+        }
+    }
+
+    /// The job of a file the seller named `name` (`storage/orders.csv`), uploaded to
+    /// where its `file_path` says.
+    #[must_use]
+    pub fn with_source_file(self, name: impl Into<String>) -> Self {
+        Self {
+            source_file: Some(name.into()),
+            ..self
         }
     }
 
@@ -219,6 +235,30 @@ mod tests {
         assert_eq!(j.counts, JobCounts::default());
         assert_eq!(j.created_at, j.updated_at);
         assert!(j.error.is_none() && j.rejects.is_empty());
+        assert_eq!(j.source_file, None);
+    }
+
+    #[test]
+    fn an_uploaded_file_keeps_its_name_through_the_lifecycle() {
+        let j = Job::queued(
+            "j1",
+            &SellerId::parse("7").unwrap(),
+            "s3://orders/in/ab.csv",
+            Some("ab".into()),
+            "2026-01-01T00:00:00Z",
+        )
+        .with_source_file("storage/orders.csv");
+        let done = j.start().finish(counts(), vec![]).unwrap();
+        assert_eq!(done.source_file.as_deref(), Some("storage/orders.csv"));
+        assert_eq!(done.file_path, "s3://orders/in/ab.csv");
+        let json = serde_json::to_value(&done).unwrap();
+        assert_eq!(json["source_file"], "storage/orders.csv");
+        assert!(
+            serde_json::to_value(queued())
+                .unwrap()
+                .get("source_file")
+                .is_none()
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The bulk-order request: the HTTP body and queue message of the Go oms-service
-//! `{"sellerID": 1, "filePath": "storage/orders.csv"}`, plus the optional fields oms adds.
+//! `{"sellerID": 1, "filePath": "storage/orders.csv"}`, plus the optional fields oms adds
+//! (`jobId`, `sha256`, and `version`: the S3 object version ingest must read).
 
 use super::ids::SellerId;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -16,6 +17,10 @@ pub struct BulkOrderRequest {
     pub job_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The exact version of an S3 object to read (its version id, or its ETag when the
+    /// bucket keeps no versions); absent for a local file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// Why a request body or message is not a bulk-order request.
@@ -117,6 +122,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.seller().unwrap().as_str(), "7");
         assert_eq!(r.job_id.as_deref(), Some("j"));
+        assert_eq!(r.version, None);
     }
 
     #[test]
@@ -126,11 +132,34 @@ mod tests {
             file_path: "storage/orders.csv".into(),
             job_id: Some("j1".into()),
             sha256: Some("00".into()),
+            version: None,
         };
         assert_eq!(
             r.to_json(),
             r#"{"sellerID":1,"filePath":"storage/orders.csv","jobId":"j1","sha256":"00"}"#
         );
+    }
+
+    #[test]
+    fn the_version_goes_round_trip_and_may_be_absent() {
+        let r = BulkOrderRequest {
+            seller_id: SellerField("1".into()),
+            file_path: "s3://orders/in/ab.csv".into(),
+            job_id: Some("j1".into()),
+            sha256: Some("ab".into()),
+            version: Some("\"9b2cf535f27731c974343645a3985328\"".into()),
+        };
+        let text = r.to_json();
+        assert!(
+            text.ends_with(r#","version":"\"9b2cf535f27731c974343645a3985328\""}"#),
+            "{text}"
+        );
+        assert_eq!(BulkOrderRequest::from_json(text.as_bytes()).unwrap(), r);
+        let other =
+            BulkOrderRequest::from_json(br#"{"sellerID":1,"filePath":"s3://orders/in/ab.csv"}"#)
+                .unwrap();
+        assert_eq!(other.version, None);
+        assert!(!other.to_json().contains("version"));
     }
 
     #[test]

@@ -369,22 +369,30 @@ pub fn job(view: &View, j: &Job) -> String {
         Format::Json => json(j),
         Format::Csv => csv(&REJECT_HEADER, reject_rows(&j.rejects)),
         Format::Table | Format::Wide => {
+            let mut lines = vec![
+                ("job_id", j.job_id.clone()),
+                ("seller_id", j.seller_id.clone()),
+                ("file", j.file_path.clone()),
+            ];
+            if let Some(name) = &j.source_file {
+                lines.push(("source_file", name.clone()));
+            }
             let mut out = fields(
                 view,
-                vec![
-                    ("job_id", j.job_id.clone()),
-                    ("seller_id", j.seller_id.clone()),
-                    ("file", j.file_path.clone()),
-                    ("state", j.state.to_string()),
-                    ("rows", count(j.counts.rows)),
-                    ("accepted", count(j.counts.orders_accepted)),
-                    ("rejected", count(j.counts.orders_rejected)),
-                    ("duplicate", count(j.counts.orders_duplicate)),
-                    ("warnings", count(j.counts.warnings)),
-                    ("created_at", age_and_time(&j.created_at, view.now)),
-                    ("updated_at", age_and_time(&j.updated_at, view.now)),
-                    ("error", j.error.clone().unwrap_or_else(|| "-".to_owned())),
-                ],
+                lines
+                    .into_iter()
+                    .chain([
+                        ("state", j.state.to_string()),
+                        ("rows", count(j.counts.rows)),
+                        ("accepted", count(j.counts.orders_accepted)),
+                        ("rejected", count(j.counts.orders_rejected)),
+                        ("duplicate", count(j.counts.orders_duplicate)),
+                        ("warnings", count(j.counts.warnings)),
+                        ("created_at", age_and_time(&j.created_at, view.now)),
+                        ("updated_at", age_and_time(&j.updated_at, view.now)),
+                        ("error", j.error.clone().unwrap_or_else(|| "-".to_owned())),
+                    ])
+                    .collect(),
             );
             if j.rejects.is_empty() {
                 out.push_str("\nNo rejects.\n");

@@ -370,6 +370,11 @@ async fn every_bad_bulkorder_is_a_named_4xx_and_queues_nothing() {
             "no such file",
         ),
         ("NUL", path("storage/orders.csv\u{0}.txt"), "NUL"),
+        (
+            "S3 not configured",
+            path("s3://orders/in/a.csv"),
+            "OMS_S3_ALLOW",
+        ),
     ];
     for (what, body, says) in &cases {
         let r = server.post("/api/v1/orders/bulkorder", body.clone()).await;

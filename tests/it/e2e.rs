@@ -204,6 +204,11 @@ fn refused_submits_exit_3_and_queue_nothing() {
             vec!["submit", "storage/orders.csv", "--seller", ""],
             "--seller",
         ),
+        // No S3 prefix is allowed on this machine: the setting to make is named.
+        (
+            vec!["submit", "s3://orders/in/orders.csv", "--seller", "1"],
+            "OMS_S3_ALLOW",
+        ),
     ];
     if cfg!(unix) {
         cases.push((

@@ -12,6 +12,8 @@
 //!   processes, on the embedded default or on the real services (`scripts/services
 //!   up`; such tests skip themselves without them, or fail when
 //!   `OMS_REQUIRE_SERVICES=1`).
+//! - `file_sources`: the use cases over the file port (uploads at submit, versions,
+//!   changed and unavailable sources at ingest), with a stand-in S3.
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
 //!
@@ -27,6 +29,7 @@ mod dlq;
 mod doctor;
 mod e2e;
 mod e2e_real;
+mod file_sources;
 mod hostile;
 mod man;
 mod operator;

@@ -97,6 +97,11 @@ CREATE TABLE IF NOT EXISTS job_rejects (
     reason   TEXT    NOT NULL,
     PRIMARY KEY (job_id, seq)
 );
+-- The seller's name of a file uploaded at submit (the job's file_path is then its URI).
+CREATE TABLE IF NOT EXISTS job_sources (
+    job_id      TEXT PRIMARY KEY,
+    source_file TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS inventory (
     hub_id   TEXT    NOT NULL,

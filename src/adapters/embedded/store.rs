@@ -50,13 +50,17 @@ fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
 }
 
 const JOB_COLS: &str = "job_id, seller_id, file_path, sha256, state, error, rows, orders_accepted,
-     orders_rejected, orders_duplicate, warnings, created_at, updated_at";
+     orders_rejected, orders_duplicate, warnings, created_at, updated_at, source_file";
+
+/// The jobs with the seller's name of their file, when it was uploaded (`job_sources`).
+const JOBS: &str = "jobs LEFT JOIN job_sources USING (job_id)";
 
 fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         job_id: r.get(0)?,
         seller_id: r.get(1)?,
         file_path: r.get(2)?,
+        source_file: r.get(13)?,
         sha256: r.get(3)?,
         state: parse_col::<JobState>(&r.get::<_, String>(4)?)?,
         error: r.get(5)?,
@@ -75,7 +79,7 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Job> {
 
 fn load_job(c: &Connection, job_id: &str, with_rejects: bool) -> rusqlite::Result<Option<Job>> {
     let job = c
-        .prepare_cached(&format!("SELECT {JOB_COLS} FROM jobs WHERE job_id = ?1"))?
+        .prepare_cached(&format!("SELECT {JOB_COLS} FROM {JOBS} WHERE job_id = ?1"))?
         .query_row(params![job_id], job_from_row)
         .optional()?;
     let Some(mut job) = job else { return Ok(None) };
@@ -161,6 +165,13 @@ impl OrderStore for EmbeddedStore {
                             job.created_at
                         ],
                     )?;
+                    if let Some(name) = &job.source_file {
+                        c.execute(
+                            "INSERT INTO job_sources (job_id, source_file) VALUES (?1, ?2)
+                             ON CONFLICT(job_id) DO NOTHING",
+                            params![job.job_id, name],
+                        )?;
+                    }
                     load_job(c, &job.job_id, false)
                 })
             })
@@ -478,7 +489,7 @@ impl OrderStore for EmbeddedStore {
         self.db
             .call(move |c| {
                 c.prepare_cached(&format!(
-                    "SELECT {JOB_COLS} FROM jobs WHERE error IS NOT NULL
+                    "SELECT {JOB_COLS} FROM {JOBS} WHERE error IS NOT NULL
                      ORDER BY updated_at DESC, job_id LIMIT ?1"
                 ))?
                 .query_map(
@@ -496,7 +507,7 @@ impl OrderStore for EmbeddedStore {
         self.db
             .call(move |c| {
                 c.prepare(&format!(
-                    "SELECT {JOB_COLS} FROM jobs ORDER BY created_at DESC, job_id LIMIT ?1"
+                    "SELECT {JOB_COLS} FROM {JOBS} ORDER BY created_at DESC, job_id LIMIT ?1"
                 ))?
                 .query_map(
                     params![i64::try_from(limit).unwrap_or(i64::MAX)],

@@ -196,6 +196,7 @@ fn read_job_fields(d: &Document) -> Result<Job, String> {
         job_id: text(d, "_id")?,
         seller_id: text(d, "seller_id")?,
         file_path: opt_text(d, "file_path")?.unwrap_or_default(),
+        source_file: opt_text(d, "source_file")?,
         sha256: opt_text(d, "sha256")?,
         state: parsed(d, "state", str::parse::<JobState>)?,
         error: opt_text(d, "error")?,

@@ -4,7 +4,8 @@
 //! - `orders`: one document per order, `{seller_id, order_id, status, reason, items:
 //!   [{sku_id, hub_id, quantity}], job_id, created_at, updated_at, history: [{status,
 //!   reason, at}]}`, unique on `(seller_id, order_id)`; times are BSON dates.
-//! - `jobs`: one document per job, `_id` = the job id, with its state, error and counts.
+//! - `jobs`: one document per job, `_id` = the job id, with its state, error and counts
+//!   (and `source_file`, the seller's name of a file uploaded at submit).
 //! - `job_rejects`: one document per reject of a job (`job_id`, `gen`, `seq`, `row`,
 //!   `order_id`, `column`, `reason`), kept apart from the job so a huge file's rejects
 //!   never meet the 16 MB document limit. `record_job` writes a new generation (`gen`)
@@ -245,7 +246,7 @@ impl OrderStore for MongoStore {
         let created = date_floor(&job.created_at).map_err(|e| {
             StoreError::Other(Detail::from(format!("job {}: created_at {e}", job.job_id)))
         })?;
-        let record = doc! {
+        let mut record = doc! {
             "_id": &job.job_id,
             "seller_id": &job.seller_id,
             "file_path": &job.file_path,
@@ -262,6 +263,9 @@ impl OrderStore for MongoStore {
             "created_at": created,
             "updated_at": created,
         };
+        if let Some(name) = &job.source_file {
+            record.insert("source_file", name.as_str());
+        }
         match self.jobs.insert_one(record).bounded().await {
             Ok(_) => {}
             Err(e) if is_duplicate_key(&e) => {} // known: left as it is

@@ -22,7 +22,6 @@ pub use access::{Caller, Keys, OPERATOR};
 use super::guard;
 use crate::app::AppError;
 use crate::app::Backends;
-use crate::app::files::StorageRoot;
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
@@ -51,7 +50,6 @@ const BULKORDER: &str = "/api/v1/orders/bulkorder";
 #[derive(Clone)]
 pub struct ApiState {
     pub backends: Backends,
-    pub root: StorageRoot,
     /// The consumer group whose lag `/metrics` and `/ready` report.
     pub group: String,
     keys: Keys,
@@ -60,10 +58,9 @@ pub struct ApiState {
 
 impl ApiState {
     /// `keys`: the tokens every `/api` route requires, when there are any.
-    pub fn new(backends: Backends, root: StorageRoot, group: String, keys: Keys) -> Self {
+    pub fn new(backends: Backends, group: String, keys: Keys) -> Self {
         Self {
             backends,
-            root,
             group,
             keys,
             metrics: Arc::default(),

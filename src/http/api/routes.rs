@@ -68,7 +68,7 @@ async fn submit_for(
             format!("this token may not submit for seller {seller}"),
         ));
     }
-    let done = submit::submit(&s.backends, &s.root, &seller, &req.file_path).await?;
+    let done = submit::submit(&s.backends, &seller, &req.file_path).await?;
     Ok(done.job_id)
 }
 

@@ -1,17 +1,21 @@
-//! The `submit` pane: a bytes bar while a large file is hashed.
+//! The `submit` pane: a bytes bar while a large file is hashed, then another while it is
+//! uploaded (`OMS_S3_UPLOAD`).
 
 use super::*;
 use crate::app::submit::SubmitObserver;
 
-/// What `oms submit` shows: a bytes bar while a file that takes a while is hashed.
+/// What `oms submit` shows: a bytes bar for each step that takes a while (hashing the
+/// file, uploading it).
 pub struct SubmitView {
     on: bool,
     color: bool,
-    state: Mutex<HashState>,
+    state: Mutex<StepState>,
 }
 
+/// The step on screen.
 #[derive(Default)]
-struct HashState {
+struct StepState {
+    step: Option<&'static str>,
     started: Option<Instant>,
     bar: Option<ProgressBar>,
 }
@@ -22,7 +26,7 @@ impl SubmitView {
         Self {
             on: show && on_terminal(),
             color: colors(),
-            state: Mutex::new(HashState::default()),
+            state: Mutex::new(StepState::default()),
         }
     }
 
@@ -32,22 +36,32 @@ impl SubmitView {
             bar.finish_and_clear();
         }
     }
-}
 
-impl SubmitObserver for SubmitView {
-    fn hashing(&self, done: u64, total: u64) {
+    /// `done` of `total` bytes of `step` (`hashing`, `uploading`): a bar once the step
+    /// has taken a moment, cleared at its end.
+    fn step(&self, step: &'static str, done: u64, total: u64) {
         if !self.on {
             return;
         }
         let mut s = lock(&self.state);
+        if s.step != Some(step) {
+            if let Some(bar) = s.bar.take() {
+                bar.finish_and_clear();
+            }
+            *s = StepState {
+                step: Some(step),
+                started: Some(Instant::now()),
+                bar: None,
+            };
+        }
         let started = *s.started.get_or_insert_with(Instant::now);
         if s.bar.is_none() && done < total && started.elapsed() >= HASH_BAR_AFTER {
             dialoguer::console::set_colors_enabled(self.color);
             let bar = ProgressBar::with_draw_target(Some(total), stderr_target());
-            bar.set_style(style(if self.color {
-                "hashing {spinner:.green} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
+            bar.set_style(style(&if self.color {
+                format!("{step} {{spinner:.green}} [{{bar:30.cyan/blue}}] {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} eta {{eta}}")
             } else {
-                "hashing {spinner} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
+                format!("{step} {{spinner}} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} eta {{eta}}")
             }));
             bar.enable_steady_tick(TICK);
             s.bar = Some(bar);
@@ -59,5 +73,15 @@ impl SubmitObserver for SubmitView {
                 s.bar = None;
             }
         }
+    }
+}
+
+impl SubmitObserver for SubmitView {
+    fn hashing(&self, done: u64, total: u64) {
+        self.step("hashing", done, total);
+    }
+
+    fn uploading(&self, done: u64, total: u64) {
+        self.step("uploading", done, total);
     }
 }

@@ -486,6 +486,50 @@ store_test!(open_job_is_idempotent, async |f| {
     assert_eq!(store.get_job("nope").await.unwrap(), None);
 });
 
+store_test!(
+    an_uploaded_jobs_file_name_is_kept_beside_its_uri,
+    async |f| {
+        let store = f.store().await;
+        let uploaded = Job {
+            file_path: "s3://orders/in/9f86d081.csv".into(),
+            ..queued_job("up1", "1", "2026-01-01T10:00:00.000000Z")
+        }
+        .with_source_file("storage/orders.csv");
+        let stored = store.open_job(&uploaded).await.expect("open");
+        assert_eq!(stored.source_file.as_deref(), Some("storage/orders.csv"));
+        assert_eq!(stored.file_path, "s3://orders/in/9f86d081.csv");
+        store
+            .open_job(&queued_job("local1", "1", "2026-01-01T10:00:01.000000Z"))
+            .await
+            .expect("open");
+
+        // Kept through the job's records, and read back everywhere a job is listed.
+        store
+            .record_job(&JobRecord {
+                job_id: "up1".into(),
+                state: JobState::Failed,
+                error: Some("the object changed".into()),
+                counts: JobCounts::default(),
+                rejects: Vec::new(),
+            })
+            .await
+            .expect("record");
+        let got = store.get_job("up1").await.unwrap().expect("exists");
+        assert_eq!(got.source_file.as_deref(), Some("storage/orders.csv"));
+        assert_eq!(got.state, JobState::Failed);
+        let listed = store.list_jobs(10).await.expect("list");
+        let by_id = |id: &str| listed.iter().find(|j| j.job_id == id).cloned();
+        assert_eq!(
+            by_id("up1").and_then(|j| j.source_file).as_deref(),
+            Some("storage/orders.csv")
+        );
+        assert_eq!(by_id("local1").expect("listed").source_file, None);
+        if let Some(errors) = store.last_job_errors(5).await.expect("errors") {
+            assert_eq!(errors[0].source_file.as_deref(), Some("storage/orders.csv"));
+        }
+    }
+);
+
 store_test!(finish_job_stores_counts_and_replaces_rejects, async |f| {
     let store = f.store().await;
     store

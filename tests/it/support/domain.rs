@@ -51,6 +51,7 @@ pub fn queued_job(job_id: &str, seller: &str, created_at: &str) -> Job {
         job_id: job_id.to_owned(),
         seller_id: seller.to_owned(),
         file_path: format!("/data/in/{job_id}.csv"),
+        source_file: None,
         sha256: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
         state: JobState::Queued,
         error: None,
