@@ -24,20 +24,23 @@ pub(super) const ALLOW_SETTING: &str = "OMS_S3_ALLOW ([s3] allow)";
 pub(super) const UPLOAD_SETTING: &str = "OMS_S3_UPLOAD ([s3] upload)";
 
 /// Where a client of `settings` sends its requests, as far as the settings and the
-/// environment tell: the explicit endpoint, else `AWS_ENDPOINT_URL_S3`, else
-/// `AWS_ENDPOINT_URL`; `None` for AWS itself.
-fn endpoint_in_force(settings: &S3Settings) -> Option<String> {
+/// environment (`var` looks a variable up) tell: the explicit endpoint, else
+/// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL` (unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`); `None` for AWS itself.
+fn endpoint_in_force(
+    settings: &S3Settings,
+    var: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
     let set = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if let Some(e) = set(settings.endpoint.clone()) {
         return Some(e);
     }
-    let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let ignored = var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     if ignored {
         return None;
     }
-    set(std::env::var("AWS_ENDPOINT_URL_S3").ok())
-        .or_else(|| set(std::env::var("AWS_ENDPOINT_URL").ok()))
+    set(var("AWS_ENDPOINT_URL_S3")).or_else(|| set(var("AWS_ENDPOINT_URL")))
 }
 
 /// An S3 client for `settings`: the standard AWS configuration chain, the explicit
@@ -51,7 +54,7 @@ pub(super) async fn client(
     timeouts: Option<TimeoutConfig>,
     max_attempts: Option<u32>,
 ) -> (Client, Option<String>, String) {
-    let endpoint = endpoint_in_force(settings);
+    let endpoint = endpoint_in_force(settings, |name| std::env::var(name).ok());
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(e) = settings
         .endpoint
@@ -130,6 +133,51 @@ impl S3Files {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_is_the_setting_else_the_aws_variables() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let explicit = S3Settings {
+            endpoint: Some(" http://127.0.0.1:9000 ".into()),
+            ..S3Settings::default()
+        };
+        let both = env(&[
+            ("AWS_ENDPOINT_URL_S3", "http://s3.local:1"),
+            ("AWS_ENDPOINT_URL", "http://all.local:2"),
+        ]);
+        assert_eq!(
+            endpoint_in_force(&explicit, both).as_deref(),
+            Some("http://127.0.0.1:9000"),
+            "an explicit endpoint overrides the environment"
+        );
+        let none = S3Settings::default();
+        assert_eq!(
+            endpoint_in_force(&none, both).as_deref(),
+            Some("http://s3.local:1")
+        );
+        assert_eq!(
+            endpoint_in_force(&none, env(&[("AWS_ENDPOINT_URL", "http://all.local:2")])).as_deref(),
+            Some("http://all.local:2")
+        );
+        assert_eq!(endpoint_in_force(&none, env(&[])), None);
+        assert_eq!(
+            endpoint_in_force(
+                &none,
+                env(&[
+                    ("AWS_ENDPOINT_URL_S3", "http://s3.local:1"),
+                    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+                ])
+            ),
+            None
+        );
+    }
 
     #[test]
     fn bad_prefixes_are_refused_naming_their_setting() {

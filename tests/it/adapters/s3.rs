@@ -397,10 +397,23 @@ s3.put_object(Bucket=sys.argv[2], Key='in/summed.csv', Body=body, ChecksumAlgori
     let files = f.connect_at(&proxy.url).await;
     for (key, full_read) in [("in/plain.csv", true), ("in/summed.csv", false)] {
         let before = proxy.downstream();
+        let progress = Arc::new(Progress::default());
         let checked = files
-            .check(&f.uri(key), Arc::new(NoProgress))
+            .check(&f.uri(key), progress.clone())
             .await
             .expect("check");
+        let size = bytes.len() as u64;
+        assert_eq!(
+            *progress.last.lock().unwrap(),
+            (size, size),
+            "{key}: progress"
+        );
+        if full_read {
+            assert!(
+                progress.calls.load(Ordering::Relaxed) > 1,
+                "{key}: the hash's progress is reported as it goes"
+            );
+        }
         let sent = proxy.downstream() - before;
         assert_eq!(checked.sha256, sha256_hex(&bytes), "{key}");
         assert_eq!(checked.bytes, bytes.len() as u64);

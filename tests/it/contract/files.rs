@@ -309,6 +309,11 @@ files_test!(a_64_mb_line_streams_with_bounded_memory, async |f| {
     })
     .await
     .expect("the reading thread");
+    eprintln!(
+        "read {} MiB through the reader: the process grew by {} KiB",
+        read >> 20,
+        growth >> 10
+    );
     assert_eq!(read, size, "every byte is read");
     assert_eq!(hash, sha);
     assert!(
