@@ -444,7 +444,14 @@ async fn a_read_cut_midway_resumes_where_it_stopped() {
     };
     let bytes = order_file(4 << 20);
     f.put("in/orders.csv", &bytes).await;
-    let proxy = Proxy::start(&f.endpoint, Some((1 << 20, false)));
+    let proxy = Proxy::start(
+        &f.endpoint,
+        Some(Cut {
+            after: 1 << 20,
+            upstream: false,
+            refuse: false,
+        }),
+    );
     let files = f.connect_at(&proxy.url).await;
     let read = read_all(&files, &f.uri("in/orders.csv"), None)
         .await
@@ -452,6 +459,45 @@ async fn a_read_cut_midway_resumes_where_it_stopped() {
     assert!(proxy.cut.load(Ordering::SeqCst), "the connection was cut");
     assert_eq!(read.len(), bytes.len());
     assert!(read == bytes, "every byte once, in order");
+}
+
+/// A connection cut while a part goes up: the part is sent again and the upload
+/// completes with the file's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_midway_sends_the_part_again() {
+    let Some(f) = S3Fixture::start().await else {
+        return;
+    };
+    let bytes = order_file(usize::try_from(PART_BYTES).unwrap() + 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    let proxy = Proxy::start(
+        &f.endpoint,
+        Some(Cut {
+            after: 3 << 20,
+            upstream: true,
+            refuse: false,
+        }),
+    );
+    let files = f.connect_at(&proxy.url).await;
+    let up = files
+        .upload(&path, &checked_local(&bytes), Arc::new(NoProgress))
+        .await
+        .expect("the upload survives a dropped connection");
+    assert!(proxy.cut.load(Ordering::SeqCst), "the connection was cut");
+    let read = read_all(&f.connect().await, &up.location, up.version.as_deref())
+        .await
+        .expect("read");
+    assert!(read == bytes, "the object holds the file's bytes");
+    let pending = f
+        .client
+        .list_multipart_uploads()
+        .bucket(&f.bucket)
+        .send()
+        .await
+        .expect("list multipart uploads");
+    assert!(pending.uploads().is_empty(), "no upload left open");
 }
 
 /// When S3 stays away after a cut, the reader gives up with `Unavailable`, so the
@@ -462,7 +508,14 @@ async fn a_read_gives_up_with_unavailable_when_s3_stays_away() {
         return;
     };
     f.put("in/orders.csv", &order_file(4 << 20)).await;
-    let proxy = Proxy::start(&f.endpoint, Some((1 << 20, true)));
+    let proxy = Proxy::start(
+        &f.endpoint,
+        Some(Cut {
+            after: 1 << 20,
+            upstream: false,
+            refuse: true,
+        }),
+    );
     let files = f.connect_at(&proxy.url).await;
     let err = read_all(&files, &f.uri("in/orders.csv"), None)
         .await
@@ -562,9 +615,19 @@ async fn the_doctor_probe_lists_writes_and_sorts_its_failures() {
 // A TCP proxy in front of S3 that counts what S3 sends and can cut a connection
 // ---------------------------------------------------------------------------------------
 
-/// Forwards loopback connections to S3, counting the bytes S3 sends; with a cut
-/// `(after, refuse)`, the first connection to carry more than `after` bytes from S3 is
-/// cut there, and with `refuse`, every connection after that is closed at once.
+/// Where and how [`Proxy`] cuts a connection.
+#[derive(Clone, Copy)]
+struct Cut {
+    /// Cut the first connection to carry more than this many bytes...
+    after: u64,
+    /// ...sent to S3 (else: sent by S3).
+    upstream: bool,
+    /// Close every connection after the cut at once.
+    refuse: bool,
+}
+
+/// Forwards loopback connections to S3, counting the bytes S3 sends; with a [`Cut`],
+/// cuts one connection midway (and with `refuse`, closes every later one at once).
 struct Proxy {
     url: String,
     sent: Arc<AtomicU64>,
@@ -572,7 +635,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn start(endpoint: &str, cut: Option<(u64, bool)>) -> Self {
+    fn start(endpoint: &str, cut: Option<Cut>) -> Self {
         let upstream = endpoint
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -585,7 +648,7 @@ impl Proxy {
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                if cut.is_some_and(|(_, refuse)| refuse) && done2.load(Ordering::SeqCst) {
+                if cut.is_some_and(|c| c.refuse) && done2.load(Ordering::SeqCst) {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
@@ -593,15 +656,15 @@ impl Proxy {
                     continue;
                 };
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || pipe(c2, s2, None));
-                let (sent, done) = (Arc::clone(&sent2), Arc::clone(&done2));
-                std::thread::spawn(move || {
-                    pipe(
-                        server,
-                        client,
-                        Some((sent, done, cut.map(|(after, _)| after))),
-                    );
-                });
+                let cut_up = cut
+                    .filter(|c| c.upstream)
+                    .map(|c| (c.after, Arc::clone(&done2)));
+                let cut_down = cut
+                    .filter(|c| !c.upstream)
+                    .map(|c| (c.after, Arc::clone(&done2)));
+                std::thread::spawn(move || pipe(c2, s2, None, cut_up));
+                let sent = Arc::clone(&sent2);
+                std::thread::spawn(move || pipe(server, client, Some(sent), cut_down));
             }
         });
         Self {
@@ -617,31 +680,31 @@ impl Proxy {
     }
 }
 
-/// Copies `from` to `to`; with a counter, counts, and cuts both ends after `after`
-/// bytes on this connection if no connection was cut yet.
+/// Copies `from` to `to`, counting into `counter`; with a cut `(after, done)`, cuts
+/// both ends after `after` bytes on this connection if no connection was cut yet.
 fn pipe(
     mut from: TcpStream,
     mut to: TcpStream,
-    count: Option<(Arc<AtomicU64>, Arc<AtomicBool>, Option<u64>)>,
+    counter: Option<Arc<AtomicU64>>,
+    cut: Option<(u64, Arc<AtomicBool>)>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut here = 0u64;
     loop {
-        let n = match from.read(&mut buf) {
+        let mut n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let mut n = n;
         let mut cut_now = false;
-        if let Some((sent, done, after)) = &count {
-            if let Some(after) = *after
-                && here + n as u64 > after
-                && !done.swap(true, Ordering::SeqCst)
-            {
-                n = usize::try_from(after - here).unwrap();
-                cut_now = true;
-            }
-            sent.fetch_add(n as u64, Ordering::SeqCst);
+        if let Some((after, done)) = &cut
+            && here + n as u64 > *after
+            && !done.swap(true, Ordering::SeqCst)
+        {
+            n = usize::try_from(after - here).unwrap();
+            cut_now = true;
+        }
+        if let Some(counter) = &counter {
+            counter.fetch_add(n as u64, Ordering::SeqCst);
         }
         here += n as u64;
         if to.write_all(&buf[..n]).is_err() {
