@@ -7,7 +7,7 @@
 
 use super::S3Files;
 use super::check::{SHA256_METADATA, hex, is_sha256_hex, known_sha256};
-use super::errors::{FaultKind, map_err, own};
+use super::errors::{FaultKind, S3Fault, map_err, own};
 use super::location::ObjectUri;
 use super::reader::{MAX_TRIES, Pin, backoff};
 use crate::ports::{CheckedFile, Detail, FileError, FileProgress};
@@ -61,6 +61,20 @@ fn changed(path: &Path) -> FileError {
     )))
 }
 
+/// An error of the destination: a missing bucket there is a configuration problem
+/// (`Failed`), not bad input.
+fn at_destination(e: FileError) -> FileError {
+    match e {
+        FileError::Refused(d)
+            if d.find_cause::<S3Fault>()
+                .is_some_and(|f| f.kind() == FaultKind::NoSuchBucket) =>
+        {
+            FileError::Failed(d)
+        }
+        e => e,
+    }
+}
+
 /// Reads up to `len` bytes of `path` from `offset` (on a blocking thread).
 async fn read_part(path: &Path, offset: u64, len: u64) -> Result<Bytes, FileError> {
     let owned: PathBuf = path.to_owned();
@@ -110,7 +124,7 @@ impl S3Files {
         if size != checked.bytes {
             return Err(changed(path));
         }
-        match self.head(&object).await {
+        match self.head(&object).await.map_err(at_destination) {
             Ok(head) => {
                 let same = head.content_length.and_then(|n| u64::try_from(n).ok()) == Some(size)
                     && known_sha256(&head).as_deref() == Some(sha.as_str());
@@ -128,11 +142,11 @@ impl S3Files {
             Err(e) => return Err(e),
         }
         let pin = if size <= PART_BYTES {
-            self.put_whole(path, &object, &sha, size).await?
+            self.put_whole(path, &object, &sha, size).await
         } else {
-            self.put_parts(path, &object, &sha, size, &*progress)
-                .await?
-        };
+            self.put_parts(path, &object, &sha, size, &*progress).await
+        }
+        .map_err(at_destination)?;
         progress.progress(size, size);
         Ok(CheckedFile {
             location: uri,

@@ -353,6 +353,22 @@ async fn a_small_file_is_put_with_its_checksum_and_a_changed_one_is_refused() {
         }
     }
     assert_eq!(f.keys("up/").await, vec![key], "nothing else was stored");
+    let nowhere = S3Files::connect(S3Settings {
+        upload: Some(format!("s3://{}-gone/up/", f.bucket)),
+        ..f.settings_at(&f.endpoint)
+    })
+    .await
+    .expect("connect");
+    match nowhere
+        .upload(&path, &checked_local(&bytes), Arc::new(NoProgress))
+        .await
+    {
+        Err(e @ FileError::Failed(_)) => {
+            assert_eq!(FaultKind::of(&e), FaultKind::NoSuchBucket);
+            assert!(e.to_string().contains("no such bucket"), "{e}");
+        }
+        other => panic!("a missing upload bucket is a configuration failure: {other:?}"),
+    }
 }
 
 /// boto3 puts an object with and one without a SHA-256 checksum: both are checked and
