@@ -1,9 +1,10 @@
 //! Adapters: one per port and backend. `embedded` is the default (one SQLite file);
-//! `sqs`, `kafka`, `mongo` and `wms_http` are the real backends.
+//! `sqs`, `kafka`, `mongo`, `s3` and `wms_http` are the real backends.
 
 pub mod embedded;
 pub mod kafka;
 pub mod local;
 pub mod mongo;
+pub mod s3;
 pub mod sqs;
 pub mod wms_http;

@@ -33,6 +33,8 @@ use std::time::Duration;
 mod bus;
 mod embedded;
 mod queue;
+/// The S3 checks, for configurations that read order files from S3.
+pub mod s3;
 mod store;
 mod warehouse;
 

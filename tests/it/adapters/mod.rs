@@ -6,5 +6,6 @@
 pub mod embedded;
 pub mod kafka;
 pub mod mongo;
+pub mod s3;
 pub mod sqs;
 pub mod wms_http;

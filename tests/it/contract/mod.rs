@@ -1,5 +1,5 @@
 //! The port contract suite: what every adapter of each port must do, one file per port
-//! (`queue`, `bus`, `store`, `warehouse`, `uow`), each test run on every adapter of
+//! (`queue`, `bus`, `store`, `warehouse`, `uow`, `files`), each test run on every adapter of
 //! its port.
 //!
 //! A test is written once, in its port's file, as
@@ -64,6 +64,7 @@ macro_rules! contract_test {
 }
 
 mod bus;
+pub mod files;
 mod queue;
 mod store;
 mod uow;

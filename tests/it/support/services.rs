@@ -100,6 +100,32 @@ impl Aws {
             .build();
         aws_sdk_sqs::Client::from_conf(conf)
     }
+
+    /// A plain S3 client for `endpoint` (another program than `oms`), path-style as
+    /// emulators need.
+    pub fn s3_client(&self, endpoint: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(self.region.clone()))
+            .endpoint_url(endpoint)
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &self.key,
+                &self.secret,
+                None,
+                None,
+                "oms-tests",
+            ))
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}
+
+/// The S3 API of the test services (a moto server of its own, so that an S3 outage can
+/// be staged without touching SQS): `OMS_TEST_S3_ENDPOINT`, or `None` (after saying
+/// so) when it is not set and services are not required.
+pub fn s3_endpoint() -> Option<String> {
+    service_env("OMS_TEST_S3_ENDPOINT")
 }
 
 /// (visible, in flight) of the SQS queue `name`, as SQS counts them.
@@ -133,7 +159,8 @@ pub async fn sqs_queue_counts(sqs: &aws_sdk_sqs::Client, name: &str) -> (u64, u6
     )
 }
 
-/// The shared real services: SQS (moto), Kafka (tansu) and MongoDB (SecantusDB).
+/// The shared real services: SQS (moto), Kafka (tansu) and MongoDB (SecantusDB); S3
+/// is [`s3_endpoint`].
 pub struct RealServices {
     pub sqs_endpoint: String,
     pub kafka_brokers: String,
