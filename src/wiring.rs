@@ -8,11 +8,12 @@ use crate::adapters::embedded::{
 use crate::adapters::kafka::{KafkaBus, KafkaSettings};
 use crate::adapters::local::LocalFiles;
 use crate::adapters::mongo::MongoStore;
+use crate::adapters::s3::{S3Files, S3Settings};
 use crate::adapters::sqs::{SqsQueue, SqsSettings};
 use crate::adapters::wms_http::HttpWarehouse;
 use crate::app::files::FileSources;
 use crate::app::{AppError, Backends};
-use crate::config::{BusChoice, Config, QueueChoice, S3Config, StoreChoice, WmsChoice};
+use crate::config::{BusChoice, Config, QueueChoice, StoreChoice, WmsChoice};
 use crate::ports::{
     EventBus, FileUpload, JobQueue, NoTransaction, OrderFiles, OrderStore, UnitOfWork, Warehouse,
 };
@@ -134,36 +135,35 @@ pub struct S3Sources {
 /// # Errors
 /// When the S3 client cannot be set up.
 pub async fn s3_files(config: &Config) -> anyhow::Result<Option<S3Sources>> {
-    let Some(s3) = &config.s3 else {
+    let Some(settings) = s3_settings(config) else {
         return Ok(None);
     };
-    connect_s3(s3).await.map(Some)
+    connect_s3(settings).await.map(Some)
 }
 
-/// MERGE (S3 adapter): the one place that builds the S3 adapter. Replace the body with
-///
-/// ```ignore
-/// let files = Arc::new(
-///     S3Files::connect(S3Settings {
-///         endpoint: s3.endpoint.clone(),
-///         allow: s3.allow.clone(),
-///         upload: s3.upload.clone(),
-///         force_path_style: s3.force_path_style,
-///     })
-///     .await
-///     .map_err(AppError::from)
-///     .context("S3 (OMS_S3_ALLOW)")?,
-/// );
-/// let upload = s3.upload.is_some().then(|| Arc::clone(&files) as Arc<dyn FileUpload>);
-/// Ok(S3Sources { files, upload })
-/// ```
-#[allow(clippy::unused_async)]
-async fn connect_s3(s3: &S3Config) -> anyhow::Result<S3Sources> {
-    Err(AppError::BadInput(format!(
-        "S3 is configured ({}) but this build of oms has no S3 adapter",
-        s3.describe()
-    ))
-    .into())
+/// How to use S3, when it is configured.
+#[must_use]
+pub fn s3_settings(config: &Config) -> Option<S3Settings> {
+    config.s3.as_ref().map(|s3| S3Settings {
+        endpoint: s3.endpoint.clone(),
+        allow: s3.allow.clone(),
+        upload: s3.upload.clone(),
+        force_path_style: s3.force_path_style,
+    })
+}
+
+/// The one place that builds the S3 adapter: the file source, and the uploader when
+/// `OMS_S3_UPLOAD` is set. Builds the client only; nothing is asked of S3 yet.
+async fn connect_s3(settings: S3Settings) -> anyhow::Result<S3Sources> {
+    let uploads = settings.upload.is_some();
+    let files = Arc::new(
+        S3Files::connect(settings)
+            .await
+            .map_err(AppError::from)
+            .context("S3 (OMS_S3_ALLOW, OMS_S3_UPLOAD)")?,
+    );
+    let upload = uploads.then(|| Arc::clone(&files) as Arc<dyn FileUpload>);
+    Ok(S3Sources { files, upload })
 }
 
 /// Every order-file source: the storage root on this machine (looked for at each use

@@ -16,6 +16,9 @@
 //!   present (created when missing, as `oms` does).
 //! - `warehouse`: embedded: its stock lines; HTTP: `validate_order` answers within the
 //!   timeout, and whether the batch `reserve` endpoint exists.
+//! - `s3` (when `OMS_S3_ALLOW` / `OMS_S3_UPLOAD` is set): S3 answers with the
+//!   credentials in force; `s3 allow <prefix>`: each allowed prefix can be listed;
+//!   `s3 upload <prefix>`: a tiny test object can be written there and removed.
 //!
 //! Doctor is an edge tool: it reads the configuration and asks each adapter for the
 //! probe it offers. Every
@@ -110,16 +113,24 @@ pub async fn run(config: &Config) -> Vec<Check> {
     } else {
         None
     };
-    let (queue, bus, store, warehouse) = tokio::join!(
+    let s3 = crate::wiring::s3_settings(config);
+    let (queue, bus, store, warehouse, files) = tokio::join!(
         queue::check(config, db.clone()),
         bus::check(config, db.clone()),
         store::check(config, db.clone()),
         warehouse::check(config, db),
+        async {
+            match &s3 {
+                Some(settings) => s3::checks(settings).await,
+                None => Vec::new(),
+            }
+        },
     );
     checks.extend(queue);
     checks.push(bus);
     checks.push(store);
     checks.push(warehouse);
+    checks.extend(files);
     checks.into_iter().map(Check::redacted).collect()
 }
 
@@ -193,11 +204,16 @@ fn configuration(config: &Config) -> Check {
     Check::pass(
         "configuration",
         format!(
-            "queue={queue} bus={bus} store={store} wms={wms}; group {}; data dir {}; \
+            "queue={queue} bus={bus} store={store} wms={wms}{files}; group {}; data dir {}; \
              storage root {}",
             config.group,
             config.data_dir.display(),
-            config.storage_root.display()
+            config.storage_root.display(),
+            files = config
+                .s3
+                .as_ref()
+                .map(|s3| format!(" files=s3({})", s3.describe()))
+                .unwrap_or_default(),
         ),
     )
 }

@@ -12,6 +12,8 @@
 //!   processes, on the embedded default or on the real services (`scripts/services
 //!   up`; such tests skip themselves without them, or fail when
 //!   `OMS_REQUIRE_SERVICES=1`).
+//! - `e2e_s3`: the order files in S3 (a moto of its own) with every other port real:
+//!   workers on machines that share no disk, objects and messages of other clients.
 //! - `file_sources`: the use cases over the file port (uploads at submit, versions,
 //!   changed and unavailable sources at ingest), with a stand-in S3.
 //! - `completions`, `man`: the committed generated files are up to date.
@@ -29,6 +31,7 @@ mod dlq;
 mod doctor;
 mod e2e;
 mod e2e_real;
+mod e2e_s3;
 mod file_sources;
 mod hostile;
 mod man;

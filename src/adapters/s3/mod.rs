@@ -84,7 +84,11 @@ impl S3Files {
     /// The allowed prefixes, the upload prefix among them.
     fn places(&self) -> Vec<Prefix> {
         let mut all = self.inner.allowed.clone();
-        all.extend(self.inner.upload.clone());
+        if let Some(u) = &self.inner.upload
+            && !all.contains(u)
+        {
+            all.push(u.clone());
+        }
         all
     }
 

@@ -5,6 +5,7 @@
 
 pub mod embedded;
 pub mod kafka;
+pub mod local;
 pub mod mongo;
 pub mod s3;
 pub mod sqs;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 macro_rules! files_test {
     ($name:ident, $test:expr) => {
         contract_test!($name, $test, {
+            local: crate::adapters::local::LocalFixture::start,
             s3: crate::adapters::s3::S3Fixture::start,
             s3_versioned: crate::adapters::s3::S3Fixture::start_versioned,
         });

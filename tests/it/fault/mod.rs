@@ -26,10 +26,11 @@
 //!     `oms wms serve` over HTTP (`OMS_WMS_URL`), SIGKILLed and started again on the
 //!     same port (6 s, then 15 s: longer than ingest's validation retries), plus a
 //!     short lock of the SQLite file.
-//!   - `real`: private moto (SQS), tansu (Kafka, `sqlite://` storage) and SecantusDB
-//!     (MongoDB) on free loopback ports under the test's temporary directory, and an
-//!     `oms wms serve`. moto keeps its queues in memory, so it is paused (SIGSTOP, then
-//!     SIGCONT); tansu is stopped (SIGTERM) and started again on the same storage and
+//!   - `real`: private moto (SQS), a second moto (S3: every file is uploaded at submit,
+//!     `OMS_S3_UPLOAD`, and ingest streams it from there), tansu (Kafka, `sqlite://`
+//!     storage) and SecantusDB (MongoDB) on free loopback ports under the test's
+//!     temporary directory, and an `oms wms serve`. moto keeps its queues and objects in
+//!     memory, so each moto is paused (SIGSTOP, then SIGCONT); tansu is stopped (SIGTERM) and started again on the same storage and
 //!     port; SecantusDB likewise on the same `--storage-path` and port; the warehouse is
 //!     SIGKILLed and started again.
 //!
@@ -265,8 +266,9 @@ fn fault_embedded_http_wms() {
     );
 }
 
-/// All real backends, private instances: moto paused, tansu and SecantusDB stopped and
-/// started again, the warehouse killed and started again.
+/// All real backends, private instances, the order files uploaded to S3 at submit and
+/// streamed from there by ingest: moto (SQS) and moto (S3) paused, tansu and SecantusDB
+/// stopped and started again, the warehouse killed and started again.
 #[test]
 fn fault_real() {
     let mut tmp = tempfile::tempdir().expect("tempdir");
@@ -282,6 +284,8 @@ fn fault_real() {
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let queue = format!("oms-fault-{id}");
+    let bucket = format!("oms-fault-{id}");
+    private.boto3().create_bucket(&bucket);
     let wms = HttpWms::new();
     let mut oms = Oms::new();
     oms.visibility_secs = 3;
@@ -308,6 +312,10 @@ fn fault_real() {
         ("OMS_MONGODB_DATABASE", format!("oms_fault_{id}")),
         ("OMS_WMS_URL", format!("http://{}", wms.bind)),
         ("OMS_WMS_TIMEOUT_SECS", "2".to_owned()),
+        // Every submitted file is uploaded to S3 and read from there by ingest.
+        ("OMS_S3_ENDPOINT", private.s3_endpoint()),
+        ("OMS_S3_ALLOW", format!("s3://{bucket}/fault/")),
+        ("OMS_S3_UPLOAD", format!("s3://{bucket}/fault/")),
     ] {
         oms.set_env(k, v);
     }
@@ -328,6 +336,7 @@ fn fault_real() {
         fulfils: 3,
         plan: vec![
             at(Kind::Sqs, 10, 8),
+            at(Kind::S3, 19, 6),
             at(Kind::Kafka, 26, 6),
             at(Kind::Mongo, 42, 6),
             at(Kind::Wms, 62, 6),

@@ -541,7 +541,11 @@ pub fn check_jobs(
                 continue;
             }
         };
-        let path = job["file_path"].as_str().unwrap_or("");
+        // An uploaded file's job names the file as submitted beside its S3 URI.
+        let path = job["source_file"]
+            .as_str()
+            .or(job["file_path"].as_str())
+            .unwrap_or("");
         let Some(e) = by_name.get(&base(path)) else {
             v.push(format!("job {id} is done for an unknown file {path:?}"));
             continue;

@@ -1,9 +1,9 @@
-//! The fault suite's own real services: moto (SQS), tansu (Kafka) and SecantusDB
-//! (MongoDB) on free loopback ports, their files under the test's temporary directory,
+//! The fault suite's own real services: moto (SQS), a second moto (S3), tansu (Kafka)
+//! and SecantusDB (MongoDB) on free loopback ports, their files under the test's temporary directory,
 //! so that the suite can pause, stop and start them without touching the shared ones.
 
 use super::{signal, wait_port};
-use crate::support::{free_port, service_env, wait_timeout};
+use crate::support::{Boto3, free_port, service_env, wait_timeout};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,9 +84,12 @@ impl Drop for Service {
     }
 }
 
-/// moto, tansu and SecantusDB of this test only.
+/// moto (SQS), moto (S3), tansu and SecantusDB of this test only.
 pub struct Private {
+    /// The Python of the services' venv (boto3: another S3 client than oms).
+    pub python: PathBuf,
     pub moto: Service,
+    pub moto_s3: Service,
     pub tansu: Service,
     pub secantus: Service,
 }
@@ -100,13 +103,14 @@ impl Private {
             .parent()
             .expect("the venv's bin directory")
             .to_owned();
-        let (sqs, kafka, mongo) = (free_port(), free_port(), free_port());
+        let (sqs, s3, kafka, mongo) = (free_port(), free_port(), free_port(), free_port());
         let mongo_dir = dir.join("secantus");
         let kafka_dir = dir.join("tansu");
         fs::create_dir_all(&mongo_dir).expect("mkdir");
         fs::create_dir_all(&kafka_dir).expect("mkdir");
         let listener = format!("tcp://127.0.0.1:{kafka}");
         let mut p = Self {
+            python: python.clone(),
             moto: Service {
                 name: "moto",
                 program: bin.join("moto_server"),
@@ -118,6 +122,14 @@ impl Private {
                 ],
                 port: sqs,
                 log: dir.join("moto.log"),
+                child: None,
+            },
+            moto_s3: Service {
+                name: "moto-s3",
+                program: bin.join("moto_server"),
+                args: vec!["-H".into(), "127.0.0.1".into(), "-p".into(), s3.to_string()],
+                port: s3,
+                log: dir.join("moto-s3.log"),
                 child: None,
             },
             tansu: Service {
@@ -153,9 +165,24 @@ impl Private {
                 child: None,
             },
         };
-        for s in [&mut p.moto, &mut p.tansu, &mut p.secantus] {
+        for s in [&mut p.moto, &mut p.moto_s3, &mut p.tansu, &mut p.secantus] {
             s.start().unwrap_or_else(|e| panic!("{e}"));
         }
         Some(p)
+    }
+}
+
+impl Private {
+    /// The S3 endpoint of the private moto.
+    pub fn s3_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.moto_s3.port)
+    }
+
+    /// boto3 on the private S3 (another S3 client than oms).
+    pub fn boto3(&self) -> Boto3 {
+        Boto3 {
+            python: self.python.clone(),
+            endpoint: self.s3_endpoint(),
+        }
     }
 }

@@ -17,6 +17,8 @@ pub enum Kind {
     DbLock,
     /// moto paused.
     Sqs,
+    /// moto (S3) paused: the order files cannot be read or uploaded.
+    S3,
     /// tansu stopped.
     Kafka,
     /// SecantusDB stopped.
@@ -31,6 +33,7 @@ impl Kind {
         match self {
             Kind::DbLock => "embedded db (exclusive lock)",
             Kind::Sqs => "queue: moto SIGSTOP/SIGCONT",
+            Kind::S3 => "files: moto (S3) SIGSTOP/SIGCONT",
             Kind::Kafka => "bus: tansu stop/start",
             Kind::Mongo => "store: SecantusDB stop/start",
             Kind::Wms => "warehouse: oms wms serve SIGKILL/start",
@@ -152,7 +155,7 @@ impl Faults {
     /// The last lines of the private services' logs (after a failed settle).
     pub fn print_logs(&self, variant: &str) {
         if let Some(p) = &self.private {
-            for s in [&p.moto, &p.tansu, &p.secantus] {
+            for s in [&p.moto, &p.moto_s3, &p.tansu, &p.secantus] {
                 eprintln!(
                     "fault[{variant}]: the last lines of {}'s log:\n{}",
                     s.name,
@@ -175,12 +178,17 @@ impl Faults {
                 self.lock = Some(conn);
                 Ok(format!("lock taken in {}", secs(t.elapsed())))
             }
-            Kind::Sqs => {
+            Kind::Sqs | Kind::S3 => {
                 let p = self.private.as_ref().expect("private services");
-                if signal(p.moto.pid(), "STOP") {
+                let moto = if kind == Kind::S3 {
+                    &p.moto_s3
+                } else {
+                    &p.moto
+                };
+                if signal(moto.pid(), "STOP") {
                     Ok(String::new())
                 } else {
-                    Err("kill -STOP moto failed".into())
+                    Err(format!("kill -STOP {} failed", moto.name))
                 }
             }
             Kind::Kafka => {
@@ -222,12 +230,17 @@ impl Faults {
                 conn.execute_batch("ROLLBACK").map_err(|e| e.to_string())?;
                 Ok(String::new())
             }
-            Kind::Sqs => {
+            Kind::Sqs | Kind::S3 => {
                 let p = self.private.as_ref().expect("private services");
-                if signal(p.moto.pid(), "CONT") {
+                let moto = if kind == Kind::S3 {
+                    &p.moto_s3
+                } else {
+                    &p.moto
+                };
+                if signal(moto.pid(), "CONT") {
                     Ok(String::new())
                 } else {
-                    Err("kill -CONT moto failed".into())
+                    Err(format!("kill -CONT {} failed", moto.name))
                 }
             }
             Kind::Kafka => {

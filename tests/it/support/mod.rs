@@ -1,6 +1,6 @@
 //! The shared builders of the test binaries, one of each: the `oms` command runner on a
 //! temporary operator's machine ([`Oms`]), processes ([`Run`], [`Proc`]), where the
-//! real test services are and clients of them, free ports, the HTTP servers under test
+//! real test services are and clients of them (boto3 for S3), free ports, the HTTP servers under test
 //! and answers as a client sees them ([`ApiServer`], [`Resp`]), values of oms's types for
 //! the library-level tests, the sample flow's expected outcome, and generated
 //! workloads. Test modules take what they need from here; nothing is copied per file.
@@ -9,6 +9,7 @@ mod domain;
 mod http;
 mod machine;
 mod process;
+mod s3;
 mod sample;
 mod services;
 mod workload;
@@ -17,6 +18,7 @@ pub use domain::*;
 pub use http::*;
 pub use machine::*;
 pub use process::*;
+pub use s3::*;
 pub use sample::*;
 pub use services::*;
 pub use workload::*;
