@@ -12,6 +12,8 @@
 //!   processes, on the embedded default or on the real services (`scripts/services
 //!   up`; such tests skip themselves without them, or fail when
 //!   `OMS_REQUIRE_SERVICES=1`).
+//! - `migration`: a data dir of the first release (a committed fixture) opens and is
+//!   migrated in place.
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
 //!
@@ -29,6 +31,7 @@ mod e2e;
 mod e2e_real;
 mod hostile;
 mod man;
+mod migration;
 mod operator;
 mod proptest_parse;
 mod secrets;

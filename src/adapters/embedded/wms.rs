@@ -1,5 +1,5 @@
 //! The embedded warehouse: stock per (hub, sku) in `inventory`, and one row per
-//! reserved order in `reservations`, so a reservation is all-or-nothing, never
+//! reserved order in `reservations` (its items as `[[sku, hub, quantity], ...]`), so a reservation is all-or-nothing, never
 //! deducted twice for one (seller, order), and never drives stock below zero (every
 //! deduction is a conditional update, not a read-modify-write).
 
@@ -11,7 +11,7 @@ use crate::ports::{Deduction, Detail, Inventory, Reservation, Validation, Wareho
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The warehouse adapter over the embedded database; also the [`Inventory`] it holds
 /// (loaded, listed, and deducted item by item for `oms wms serve`).
@@ -237,6 +237,7 @@ fn reserve_all(
     at: &str,
 ) -> rusqlite::Result<Vec<Reservation>> {
     let mut levels = Levels::new();
+    read_levels(c, orders, &mut levels)?;
     let mut taken: HashMap<(HubId, SkuId), i64> = HashMap::new();
     let mut out = Vec::with_capacity(orders.len());
     for (key, items) in orders {
@@ -261,6 +262,52 @@ fn reserve_all(
         }
     }
     Ok(out)
+}
+
+/// A batch naming at least this many distinct (hub, sku) reads the whole stock in one
+/// scan, when the stock has no more than [`SCAN_LINES_PER_PAIR`] lines per such pair:
+/// cheaper then than one look-up per pair.
+const SCAN_MIN_PAIRS: usize = 256;
+const SCAN_LINES_PER_PAIR: usize = 8;
+
+/// Fills `levels` for every (hub, sku) of `orders` from one scan of the stock when
+/// that is the cheaper way (see [`SCAN_MIN_PAIRS`]); otherwise leaves them to be read
+/// one by one.
+fn read_levels(
+    c: &rusqlite::Connection,
+    orders: &[(OrderKey, Vec<OrderItem>)],
+    levels: &mut Levels,
+) -> rusqlite::Result<()> {
+    let pairs: HashSet<(&HubId, &SkuId)> = orders
+        .iter()
+        .flat_map(|(_, items)| items.iter().map(|it| (&it.hub_id, &it.sku_id)))
+        .collect();
+    if pairs.len() < SCAN_MIN_PAIRS {
+        return Ok(());
+    }
+    let lines: i64 = c
+        .prepare_cached("SELECT count(*) FROM inventory")?
+        .query_row([], |r| r.get(0))?;
+    if usize::try_from(lines).unwrap_or(usize::MAX) > pairs.len() * SCAN_LINES_PER_PAIR {
+        return Ok(());
+    }
+    let mut stock: HashMap<String, HashMap<String, i64>> = HashMap::new();
+    let mut q = c.prepare_cached("SELECT hub_id, sku_id, quantity FROM inventory")?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        stock
+            .entry(r.get(0)?)
+            .or_default()
+            .insert(r.get(1)?, r.get(2)?);
+    }
+    for (hub, sku) in pairs {
+        let left = stock
+            .get(hub.as_str())
+            .and_then(|skus| skus.get(sku.as_str()))
+            .copied();
+        levels.insert((hub.clone(), sku.clone()), left);
+    }
+    Ok(())
 }
 
 /// Takes `?3` of one (`?1` hub, `?2` sku) if that much is there: a conditional update,
@@ -325,7 +372,11 @@ fn reserve_one(
             *left -= q;
         }
     }
-    let json = serde_json::to_string(items)
+    let compact: Vec<(&str, &str, i64)> = items
+        .iter()
+        .map(|it| (it.sku_id.as_str(), it.hub_id.as_str(), it.quantity.get()))
+        .collect();
+    let json = serde_json::to_string(&compact)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
     c.prepare_cached(
         "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)",
