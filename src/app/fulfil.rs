@@ -54,7 +54,7 @@ impl Default for FulfilOptions {
         Self {
             group: "oms-fulfil".into(),
             drain: false,
-            batch: 500,
+            batch: 1000,
             wait: Duration::from_secs(1),
         }
     }

@@ -16,6 +16,8 @@
 //!   workers on machines that share no disk, objects and messages of other clients.
 //! - `file_sources`: the use cases over the file port (uploads at submit, versions,
 //!   changed and unavailable sources at ingest), with a stand-in S3.
+//! - `migration`: a data dir of the first release (a committed fixture) opens and is
+//!   migrated in place.
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
 //!
@@ -35,6 +37,7 @@ mod e2e_s3;
 mod file_sources;
 mod hostile;
 mod man;
+mod migration;
 mod operator;
 mod proptest_parse;
 mod secrets;

@@ -1,11 +1,14 @@
-//! The embedded event bus: a partitioned append-only log (`bus_log`), committed offsets
-//! per consumer group (`bus_offsets`), and group membership with partition leases so
-//! that several `oms fulfil` processes share the partitions like Kafka consumers do.
+//! The embedded event bus: a partitioned append-only log (`bus_events`, order events
+//! kept compact: see `codec`; every payload is delivered exactly as published),
+//! committed offsets per consumer group (`bus_offsets`), and group membership with
+//! partition leases so that several `oms fulfil` processes share the partitions like
+//! Kafka consumers do.
 //!
 //! Each member heartbeats on every poll; live members split the partitions round-robin
 //! by sorted member id; a partition is only read by the member holding its lease, and
 //! a commit by a member that lost the lease fails with [`BusError::Rebalanced`].
 
+use super::codec;
 use super::db::{Db, now_ms, port_error};
 use super::tx::write;
 use crate::ports::{BusError, Consumer, Delivered, Event, EventBus, GroupState};
@@ -15,6 +18,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const POLL_EVERY: Duration = Duration::from_millis(50);
+
+/// `bus_events.enc`: the payload as published.
+const ENC_AS_IS: i64 = 0;
+/// `bus_events.enc`: an order event in its compact form (`codec`).
+const ENC_COMPACT: i64 = 1;
 
 /// Settings of the embedded bus.
 #[derive(Debug, Clone, Copy)]
@@ -86,11 +94,11 @@ impl EventBus for EmbeddedBus {
                 write(c, |c| {
                     let n = partitions(c, wanted)?;
                     let mut heads: HashMap<i32, i64> = HashMap::new();
-                    let mut head_q = c.prepare_cached(
-                        "SELECT next_offset FROM bus_heads WHERE partition = ?1",
-                    )?;
+                    let mut head_q =
+                        c.prepare_cached("SELECT next_offset FROM bus_heads WHERE partition = ?1")?;
                     let mut ins = c.prepare_cached(
-                        "INSERT INTO bus_log (partition, offset, key, payload) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO bus_events (partition, offset, key, payload, enc)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?;
                     for e in &events {
                         let p = partition_of(&e.key, n);
@@ -101,7 +109,10 @@ impl EventBus for EmbeddedBus {
                                 .optional()?
                                 .unwrap_or(0),
                         };
-                        ins.execute(params![p, next, e.key, e.payload])?;
+                        match codec::compact(&e.payload) {
+                            Some(c) => ins.execute(params![p, next, e.key, c, ENC_COMPACT])?,
+                            None => ins.execute(params![p, next, e.key, e.payload, ENC_AS_IS])?,
+                        };
                         heads.insert(p, next + 1);
                     }
                     let mut up = c.prepare_cached(
@@ -231,6 +242,69 @@ fn claim(
     Ok(held)
 }
 
+/// Up to `max` events of the partitions `held`, each from its offset in `start`,
+/// shared out between the partitions that have some (a batch then covers orders stored
+/// together, rather than the orders of one partition spread over the whole store).
+fn read_log(
+    c: &Connection,
+    held: &[i32],
+    start: &HashMap<i32, i64>,
+    max: usize,
+) -> rusqlite::Result<Vec<Delivered>> {
+    let mut q = c.prepare_cached(
+        "SELECT offset, key, payload, enc FROM bus_events
+         WHERE partition = ?1 AND offset >= ?2 ORDER BY offset LIMIT ?3",
+    )?;
+    let mut next: HashMap<i32, i64> = held.iter().map(|p| (*p, start[p])).collect();
+    let mut active = held.to_vec();
+    let mut out = Vec::new();
+    while out.len() < max && !active.is_empty() {
+        let share = ((max - out.len()) / active.len()).max(1);
+        let mut more = Vec::with_capacity(active.len());
+        for &p in &active {
+            let want = share.min(max - out.len());
+            if want == 0 {
+                break;
+            }
+            let before = out.len();
+            let rows = q.query_map(
+                params![p, next[&p], i64::try_from(want).unwrap_or(i64::MAX)],
+                |r| {
+                    let payload: String = r.get(2)?;
+                    let payload = if r.get::<_, i64>(3)? == ENC_COMPACT {
+                        codec::expand(&payload).ok_or_else(|| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                2,
+                                rusqlite::types::Type::Text,
+                                "an order event in the log is not in its compact form".into(),
+                            )
+                        })?
+                    } else {
+                        payload
+                    };
+                    Ok(Delivered {
+                        partition: p,
+                        offset: r.get(0)?,
+                        key: r.get(1)?,
+                        payload,
+                    })
+                },
+            )?;
+            for d in rows {
+                out.push(d?);
+            }
+            if let Some(last) = out[before..].last() {
+                next.insert(p, last.offset + 1);
+            }
+            if out.len() - before == want {
+                more.push(p);
+            }
+        }
+        active = more;
+    }
+    Ok(out)
+}
+
 impl EmbeddedConsumer {
     async fn try_poll(&mut self, max: usize) -> Result<Vec<Delivered>, BusError> {
         let (group, member, settings) = (self.group.clone(), self.member.clone(), self.settings);
@@ -239,7 +313,6 @@ impl EmbeddedConsumer {
             .db
             .call(move |c| {
                 let held = write(c, |c| claim(c, &group, &member, settings))?;
-                let mut out = Vec::new();
                 let mut start = HashMap::new();
                 for &p in &held {
                     let from = match positions.get(&p) {
@@ -254,29 +327,7 @@ impl EmbeddedConsumer {
                     };
                     start.insert(p, from);
                 }
-                for &p in &held {
-                    if out.len() >= max {
-                        break;
-                    }
-                    let mut q = c.prepare_cached(
-                        "SELECT offset, key, payload FROM bus_log
-                         WHERE partition = ?1 AND offset >= ?2 ORDER BY offset LIMIT ?3",
-                    )?;
-                    let rows = q.query_map(
-                        params![p, start[&p], i64::try_from(max - out.len()).unwrap_or(i64::MAX)],
-                        |r| {
-                            Ok(Delivered {
-                                partition: p,
-                                offset: r.get(0)?,
-                                key: r.get(1)?,
-                                payload: r.get(2)?,
-                            })
-                        },
-                    )?;
-                    for d in rows {
-                        out.push(d?);
-                    }
-                }
+                let out = read_log(c, &held, &start, max)?;
                 Ok::<_, rusqlite::Error>((start, out))
             })
             .await

@@ -3,7 +3,7 @@
 //! checkpointer, running work off the async threads) and the sorting of SQLite's errors
 //! into the ports' errors. The tables are in `schema`; transactions in `tx`.
 
-use super::schema::SCHEMA;
+use super::schema::{MIGRATIONS, SCHEMA, VERSION};
 use crate::ports::Detail;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,12 @@ pub enum DbError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file was written by a newer `oms`, whose schema this one does not know.
+    #[error(
+        "the database has schema version {found}, newer than this oms knows ({known}): \
+         use the oms that wrote it, or a newer one"
+    )]
+    TooNew { found: i64, known: i64 },
 }
 
 impl DbError {
@@ -124,7 +130,7 @@ impl Db {
         // savepoint touches is one more write system call.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;"))?;
+        prepare_schema(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path,
@@ -193,6 +199,66 @@ impl Db {
         .await
         .expect("database task panicked")
     }
+}
+
+/// The schema version of the database on `c` (`PRAGMA user_version`).
+fn version(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Brings the database to the current schema [`VERSION`]: creates it in an empty file,
+/// or runs the migrations from the version the file has, in place, in one immediate
+/// transaction (two processes opening an old file at once migrate it once; a crash
+/// leaves it as it was). A file without a version but with the first release's tables
+/// is version 1.
+///
+/// # Errors
+/// [`DbError::TooNew`] for a file of a newer `oms`; [`DbError::Sqlite`].
+fn prepare_schema(c: &Connection) -> Result<(), DbError> {
+    // The write lock is taken even when there is nothing to do, as every open always
+    // did: a database held by another process is found busy here, at once.
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    let done = migrate(c);
+    if done.is_ok() {
+        c.execute_batch("COMMIT")?;
+    } else if !c.is_autocommit() {
+        let _ = c.execute_batch("ROLLBACK");
+    }
+    done
+}
+
+/// [`prepare_schema`]'s work, inside its transaction.
+fn migrate(c: &Connection) -> Result<(), DbError> {
+    // Read under the write lock: another process may have migrated it meanwhile.
+    let found = version(c)?;
+    if found > VERSION {
+        return Err(DbError::TooNew {
+            found,
+            known: VERSION,
+        });
+    }
+    if found == VERSION {
+        return Ok(());
+    }
+    let first_release: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bus_log')",
+        [],
+        |r| r.get(0),
+    )?;
+    let from = match found {
+        0 if first_release => 1,
+        0 => VERSION,
+        n => n,
+    };
+    for step in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(from - 1).unwrap_or(0))
+    {
+        c.execute_batch(step)?;
+    }
+    c.execute_batch(SCHEMA)?;
+    c.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch.

@@ -7,12 +7,14 @@
 //! connection of its own, so extending a message's visibility never waits for, or
 //! joins, that transaction.
 //!
-//! - [`db`]: the connection and SQLite's errors; `schema`: the tables; `tx`: atomic
-//!   writes and the unit of work.
+//! - [`db`]: the connection and SQLite's errors; `schema`: the tables and their
+//!   versions; `tx`: atomic writes and the unit of work; `codec`: the compact form of
+//!   order events in the log.
 //! - [`queue`], [`bus`], [`store`], [`wms`]: one port each.
 //! - [`inspect`]: what `oms doctor` asks of the database.
 
 pub mod bus;
+mod codec;
 pub mod db;
 pub mod inspect;
 pub mod queue;

@@ -1,7 +1,18 @@
 //! The embedded database's schema: the tables of every port (queue, bus, store,
-//! warehouse) in one SQLite file, created when missing each time the database opens.
+//! warehouse) in one SQLite file, and its version (`PRAGMA user_version`).
+//!
+//! - Version 1 (no `user_version` set): the first release's tables.
+//! - Version 2: the event log is `bus_events`, whose order events are kept compact
+//!   (`enc` 1, see `codec`), with `bus_log` a view that shows every payload as
+//!   published; a reservation's items are kept as `[[sku, hub, quantity], ...]`.
+//!
+//! [`SCHEMA`] creates the current version in an empty file; [`MIGRATIONS`] move an
+//! older file forward in place.
 
-/// Every table and index, created when missing.
+/// The version [`SCHEMA`] creates and [`MIGRATIONS`] end at.
+pub(super) const VERSION: i64 = 2;
+
+/// Every table, view and index of the current version, created when missing.
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS queue_messages (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -18,13 +29,24 @@ CREATE TABLE IF NOT EXISTS bus_meta (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     partitions INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS bus_log (
+CREATE TABLE IF NOT EXISTS bus_events (
     partition INTEGER NOT NULL,
     offset    INTEGER NOT NULL,
     key       TEXT    NOT NULL,
     payload   TEXT    NOT NULL,
+    enc       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (partition, offset)
 ) WITHOUT ROWID;
+-- The event log as published, for readers of the file (sqlite3, scripts): order
+-- events kept compact are shown as the JSON they were published as.
+CREATE VIEW IF NOT EXISTS bus_log (partition, offset, key, payload) AS
+SELECT partition, offset, key, CASE enc WHEN 0 THEN payload ELSE json_object(
+    'event', payload ->> 0, 'seller_id', payload ->> 1, 'order_id', payload ->> 2,
+    'job_id', payload ->> 3, 'status', payload ->> 4,
+    'items', json((SELECT json_group_array(json_object(
+        'sku_id', i.value ->> 0, 'hub_id', i.value ->> 1, 'quantity', i.value ->> 2))
+      FROM json_each(payload -> 5) AS i))) END
+FROM bus_events;
 CREATE TABLE IF NOT EXISTS bus_heads (
     partition   INTEGER PRIMARY KEY,
     next_offset INTEGER NOT NULL
@@ -118,3 +140,19 @@ CREATE TABLE IF NOT EXISTS reservations (
     PRIMARY KEY (seller_id, order_id)
 ) WITHOUT ROWID;
 "#;
+
+/// The statements that move a database from version `n` (the index + 1) to `n + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1 -> 2: the log's rows stay where they are (a rename), published payloads kept
+    // as they are (`enc` 0); reservations' items in the compact form. [`SCHEMA`] then
+    // adds the `bus_log` view.
+    "
+ALTER TABLE bus_log RENAME TO bus_events;
+ALTER TABLE bus_events ADD COLUMN enc INTEGER NOT NULL DEFAULT 0;
+UPDATE reservations SET items = (
+    SELECT json_group_array(json_array(i.value ->> 'sku_id', i.value ->> 'hub_id',
+                                       i.value ->> 'quantity'))
+    FROM json_each(reservations.items) AS i)
+  WHERE json_valid(items) AND json_type(items, '$[0]') = 'object';
+",
+];

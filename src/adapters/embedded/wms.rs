@@ -1,5 +1,5 @@
 //! The embedded warehouse: stock per (hub, sku) in `inventory`, and one row per
-//! reserved order in `reservations`, so a reservation is all-or-nothing, never
+//! reserved order in `reservations` (its items as `[[sku, hub, quantity], ...]`), so a reservation is all-or-nothing, never
 //! deducted twice for one (seller, order), and never drives stock below zero (every
 //! deduction is a conditional update, not a read-modify-write).
 
@@ -11,7 +11,7 @@ use crate::ports::{Deduction, Detail, Inventory, Reservation, Validation, Wareho
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The warehouse adapter over the embedded database; also the [`Inventory`] it holds
 /// (loaded, listed, and deducted item by item for `oms wms serve`).
@@ -227,8 +227,9 @@ impl Warehouse for EmbeddedWarehouse {
     }
 }
 
-/// Stock left per (hub, sku) while a batch is decided (`None`: no such line).
-type Levels = HashMap<(HubId, SkuId), Option<i64>>;
+/// Stock left per (hub, sku) while a batch is decided (`None`: no such line), keyed
+/// by the batch's own ids.
+type Levels<'a> = HashMap<(&'a HubId, &'a SkuId), Option<i64>>;
 
 /// Decides and records every order of a batch on `c`, which must hold the write lock.
 fn reserve_all(
@@ -236,16 +237,14 @@ fn reserve_all(
     orders: &[(OrderKey, Vec<OrderItem>)],
     at: &str,
 ) -> rusqlite::Result<Vec<Reservation>> {
-    let mut levels = Levels::new();
-    let mut taken: HashMap<(HubId, SkuId), i64> = HashMap::new();
+    let mut levels = read_levels(c, orders)?;
+    let mut taken: HashMap<(&HubId, &SkuId), i64> = HashMap::new();
     let mut out = Vec::with_capacity(orders.len());
     for (key, items) in orders {
         let r = reserve_one(c, key, items, at, &mut levels)?;
         if r == Reservation::Reserved {
             for it in items {
-                *taken
-                    .entry((it.hub_id.clone(), it.sku_id.clone()))
-                    .or_insert(0) += it.quantity.get();
+                *taken.entry((&it.hub_id, &it.sku_id)).or_insert(0) += it.quantity.get();
             }
         }
         out.push(r);
@@ -263,6 +262,51 @@ fn reserve_all(
     Ok(out)
 }
 
+/// A batch naming at least this many distinct (hub, sku) reads the whole stock in one
+/// scan, when the stock has no more than [`SCAN_LINES_PER_PAIR`] lines per such pair:
+/// cheaper then than one look-up per pair.
+const SCAN_MIN_PAIRS: usize = 256;
+const SCAN_LINES_PER_PAIR: usize = 8;
+
+/// The stock of every (hub, sku) of `orders`, from one scan of the stock when that is
+/// the cheaper way (see [`SCAN_MIN_PAIRS`]); otherwise none yet, each read when first
+/// needed.
+fn read_levels<'a>(
+    c: &rusqlite::Connection,
+    orders: &'a [(OrderKey, Vec<OrderItem>)],
+) -> rusqlite::Result<Levels<'a>> {
+    let pairs: HashSet<(&HubId, &SkuId)> = orders
+        .iter()
+        .flat_map(|(_, items)| items.iter().map(|it| (&it.hub_id, &it.sku_id)))
+        .collect();
+    let mut levels = Levels::with_capacity(pairs.len());
+    if pairs.len() < SCAN_MIN_PAIRS {
+        return Ok(levels);
+    }
+    let lines: i64 = c
+        .prepare_cached("SELECT count(*) FROM inventory")?
+        .query_row([], |r| r.get(0))?;
+    if usize::try_from(lines).unwrap_or(usize::MAX) > pairs.len() * SCAN_LINES_PER_PAIR {
+        return Ok(levels);
+    }
+    let wanted: HashMap<(&str, &str), (&HubId, &SkuId)> = pairs
+        .iter()
+        .map(|&(h, s)| ((h.as_str(), s.as_str()), (h, s)))
+        .collect();
+    let mut q = c.prepare_cached("SELECT hub_id, sku_id, quantity FROM inventory")?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let (hub, sku) = (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?);
+        if let Some(&pair) = wanted.get(&(hub, sku)) {
+            levels.insert(pair, Some(r.get(2)?));
+        }
+    }
+    for pair in pairs {
+        levels.entry(pair).or_insert(None);
+    }
+    Ok(levels)
+}
+
 /// Takes `?3` of one (`?1` hub, `?2` sku) if that much is there: a conditional update,
 /// so stock never goes below zero whoever else writes; 0 rows changed when it was not.
 const TAKE: &str = "UPDATE inventory SET quantity = quantity - ?3
@@ -271,12 +315,12 @@ const TAKE: &str = "UPDATE inventory SET quantity = quantity - ?3
 /// Decides one order against `levels` (read from `c` on first use) and, when it is
 /// reserved, records it and lowers `levels`; the stock itself is deducted by the
 /// caller.
-fn reserve_one(
+fn reserve_one<'a>(
     c: &rusqlite::Connection,
     key: &OrderKey,
-    items: &[OrderItem],
+    items: &'a [OrderItem],
     at: &str,
-    levels: &mut Levels,
+    levels: &mut Levels<'a>,
 ) -> rusqlite::Result<Reservation> {
     let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
     let done = c
@@ -302,7 +346,7 @@ fn reserve_one(
     let mut have =
         c.prepare_cached("SELECT quantity FROM inventory WHERE hub_id = ?1 AND sku_id = ?2")?;
     for &(hub, sku, q) in &want {
-        let pair = (hub.clone(), sku.clone());
+        let pair = (hub, sku);
         let left = match levels.get(&pair) {
             Some(&l) => l,
             None => {
@@ -321,11 +365,15 @@ fn reserve_one(
         }
     }
     for &(hub, sku, q) in &want {
-        if let Some(Some(left)) = levels.get_mut(&(hub.clone(), sku.clone())) {
+        if let Some(Some(left)) = levels.get_mut(&(hub, sku)) {
             *left -= q;
         }
     }
-    let json = serde_json::to_string(items)
+    let compact: Vec<(&str, &str, i64)> = items
+        .iter()
+        .map(|it| (it.sku_id.as_str(), it.hub_id.as_str(), it.quantity.get()))
+        .collect();
+    let json = serde_json::to_string(&compact)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
     c.prepare_cached(
         "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)",
