@@ -8,6 +8,12 @@
 //! every `/api` route needs `Authorization: Bearer TOKEN` (`validate_inventory` and
 //! `reserve` deduct stock); bodies are limited to [`BODY_LIMIT`] and requests to
 //! [`super::guard::REQUEST_TIMEOUT`].
+//!
+//! Reservations that arrive while the warehouse is deciding others wait and are then
+//! decided together, in arrival order, in one [`Warehouse::reserve_many`] call (one
+//! transaction on the embedded warehouse): each order is still all or nothing and
+//! answered on its own request, exactly as if the orders had come one after the other,
+//! but a client with many reservations in flight no longer pays one transaction each.
 
 use super::guard;
 use crate::domain::access::TokenHash;
@@ -16,7 +22,7 @@ use crate::domain::wms_contract::{
     RESERVE, RESERVED, ReserveAnswer, ReserveBody, VALIDATE_INVENTORY, VALIDATE_ORDER,
     VALIDATION_SUCCESSFUL, ValidateInventoryBody, ValidateOrderBody,
 };
-use crate::domain::{HubId, OrderId, OrderKey, Quantity, SellerId, SkuId};
+use crate::domain::{HubId, OrderId, OrderItem, OrderKey, Quantity, SellerId, SkuId};
 use crate::ports::{Deduction, Inventory, Reservation, Validation, Warehouse};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -24,8 +30,11 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
 
 /// Largest request body accepted: `reserve` carries every item of one order.
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -37,6 +46,96 @@ pub trait Served: Warehouse + Inventory + Clone + 'static {}
 impl<W: Warehouse + Inventory + Clone + 'static> Served for W {}
 
 type Reply = Response;
+
+/// Most reservations decided in one [`Warehouse::reserve_many`] call.
+pub const RESERVE_BATCH: usize = 256;
+
+/// What the handlers share: the warehouse, and the queue of reservations waiting to be
+/// decided.
+struct Shop<W> {
+    w: W,
+    reserves: Arc<Reserves>,
+}
+
+impl<W: Clone> Clone for Shop<W> {
+    fn clone(&self) -> Self {
+        Self {
+            w: self.w.clone(),
+            reserves: Arc::clone(&self.reserves),
+        }
+    }
+}
+
+/// One reservation waiting: the order, and where its answer goes (the warehouse's
+/// error as text).
+struct Pending {
+    order: (OrderKey, Vec<OrderItem>),
+    answer: oneshot::Sender<Result<Reservation, String>>,
+}
+
+/// The queue of reservations; its task (started with the first reservation, on the
+/// server's runtime) decides what is waiting in one call at a time, and ends when the
+/// router is dropped.
+#[derive(Default)]
+struct Reserves {
+    queue: OnceLock<mpsc::UnboundedSender<Pending>>,
+}
+
+impl Reserves {
+    /// Decides `order` together with whatever else is waiting.
+    async fn decide<W: Served>(
+        &self,
+        w: &W,
+        order: (OrderKey, Vec<OrderItem>),
+    ) -> Result<Reservation, String> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(decide_waiting(w.clone(), rx));
+            tx
+        });
+        let (answer, answered) = oneshot::channel();
+        queue
+            .send(Pending { order, answer })
+            .map_err(|_| "the warehouse stopped taking reservations".to_owned())?;
+        answered
+            .await
+            .map_err(|_| "the warehouse stopped before deciding the reservation".to_owned())?
+    }
+}
+
+/// The task behind [`Reserves`]: everything waiting (up to [`RESERVE_BATCH`]) in one
+/// call, answers in order; a failed call fails each of its reservations (none of them
+/// was made).
+async fn decide_waiting<W: Served>(w: W, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    let mut waiting = Vec::with_capacity(RESERVE_BATCH);
+    while rx.recv_many(&mut waiting, RESERVE_BATCH).await > 0 {
+        let (orders, answers): (Vec<_>, Vec<_>) =
+            waiting.drain(..).map(|p| (p.order, p.answer)).unzip();
+        match w.reserve_many(&orders).await {
+            Ok(decided) if decided.len() == answers.len() => {
+                for (answer, r) in answers.into_iter().zip(decided) {
+                    let _ = answer.send(Ok(r));
+                }
+            }
+            Ok(decided) => {
+                let e = format!(
+                    "the warehouse decided {} reservations of {}",
+                    decided.len(),
+                    answers.len()
+                );
+                for answer in answers {
+                    let _ = answer.send(Err(e.clone()));
+                }
+            }
+            Err(e) => {
+                let e = e.to_string();
+                for answer in answers {
+                    let _ = answer.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
 
 /// A refusal: a status and the text of `{"error": ...}`.
 struct Problem(StatusCode, String);
@@ -68,11 +167,11 @@ fn unavailable(e: impl std::fmt::Display) -> Problem {
     Problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
 }
 
-async fn validate_order<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
+async fn validate_order<W: Served>(State(s): State<Shop<W>>, body: Bytes) -> Reply {
     let run = async {
         let b: ValidateOrderBody = parse(&body)?;
         let (hub, sku) = ids(&b.hub_id, &b.sku_id)?;
-        match w.validate(&hub, &sku).await.map_err(unavailable)? {
+        match s.w.validate(&hub, &sku).await.map_err(unavailable)? {
             Validation::Known => Ok(answer(
                 StatusCode::OK,
                 Answer::message(VALIDATION_SUCCESSFUL),
@@ -83,13 +182,13 @@ async fn validate_order<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn validate_inventory<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
+async fn validate_inventory<W: Served>(State(s): State<Shop<W>>, body: Bytes) -> Reply {
     let run = async {
         let b: ValidateInventoryBody = parse(&body)?;
         let (hub, sku) = ids(&b.hub_id, &b.sku_id)?;
         let qty = Quantity::new(b.quantity_ordered)
             .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("quantity_ordered {e}")))?;
-        match w.deduct(&hub, &sku, qty).await.map_err(unavailable)? {
+        match s.w.deduct(&hub, &sku, qty).await.map_err(unavailable)? {
             Deduction::Done => Ok(answer(StatusCode::OK, Answer::message(INVENTORY_UPDATED))),
             Deduction::Insufficient => Err(Problem(
                 StatusCode::BAD_REQUEST,
@@ -101,7 +200,7 @@ async fn validate_inventory<W: Served>(State(w): State<W>, body: Bytes) -> Reply
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn reserve<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
+async fn reserve<W: Served>(State(s): State<Shop<W>>, body: Bytes) -> Reply {
     let run = async {
         let b: ReserveBody = parse(&body)?;
         let key = OrderKey {
@@ -113,7 +212,8 @@ async fn reserve<W: Served>(State(w): State<W>, body: Bytes) -> Reply {
         if b.items.is_empty() {
             return Err(Problem(StatusCode::BAD_REQUEST, "items is empty".into()));
         }
-        match w.reserve(&key, &b.items).await.map_err(unavailable)? {
+        let decided = s.reserves.decide(&s.w, (key, b.items)).await;
+        match decided.map_err(unavailable)? {
             Reservation::Reserved => Ok(answer(StatusCode::OK, ReserveAnswer::status(RESERVED))),
             Reservation::AlreadyReserved => Ok(answer(
                 StatusCode::OK,
@@ -164,7 +264,10 @@ fn routes<W: Served>(w: W, with_reserve: bool, token: Option<TokenHash>) -> Rout
     )
     .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
     .layer(middleware::from_fn(guard::time_limit))
-    .with_state(w)
+    .with_state(Shop {
+        w,
+        reserves: Arc::default(),
+    })
 }
 
 /// Serves `w` until `shutdown` resolves, every `/api` route behind `token` when there is
@@ -182,6 +285,10 @@ pub async fn serve<W: Served>(
         Some(t) => guarded_router(w, t),
         None => router(w),
     };
+    // Answers are small and written whole: no reason to hold a segment back.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

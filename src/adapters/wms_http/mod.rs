@@ -30,7 +30,7 @@ use std::time::Duration;
 
 /// Requests in flight at once in [`Warehouse::validate_many`] and
 /// [`Warehouse::reserve_many`].
-pub const RESERVE_CONCURRENCY: usize = 16;
+pub const RESERVE_CONCURRENCY: usize = 32;
 
 const BATCH_UNKNOWN: u8 = 0;
 const BATCH_YES: u8 = 1;

@@ -35,15 +35,20 @@ pub const REASONS: [&str; 6] = [
 /// What `/metrics` counts since the server started.
 #[derive(Debug, Default)]
 pub struct Counters {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// By route, then code: a route seen before is counted without an allocation.
+    requests: Mutex<BTreeMap<String, BTreeMap<u16, u64>>>,
     refusals: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Counters {
     /// One request answered on `route` with `code`.
-    pub fn request(&self, route: String, code: u16) {
+    pub fn request(&self, route: &str, code: u16) {
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route, code)).or_default() += 1;
+            let codes = match m.get_mut(route) {
+                Some(codes) => codes,
+                None => m.entry(route.to_owned()).or_default(),
+            };
+            *codes.entry(code).or_default() += 1;
         }
     }
 
@@ -71,11 +76,13 @@ pub(super) async fn metrics(State(s): State<ApiState>) -> Response {
         .lock()
         .map(|m| m.clone())
         .unwrap_or_default();
-    for ((route, code), n) in &requests {
-        out.push_str(&format!(
-            "oms_http_requests_total{{route=\"{}\",code=\"{code}\"}} {n}\n",
-            quoted(route)
-        ));
+    for (route, codes) in &requests {
+        for (code, n) in codes {
+            out.push_str(&format!(
+                "oms_http_requests_total{{route=\"{}\",code=\"{code}\"}} {n}\n",
+                quoted(route)
+            ));
+        }
     }
     out.push_str(
         "# HELP oms_api_refusals_total Requests to /api refused, by reason (missing_token, \

@@ -5,14 +5,14 @@ use super::access::{self, Attempt, Caller};
 use super::{ApiError, ApiState, MAX_LIMIT, bad, metrics};
 use crate::app::orders::{self, FilterText};
 use crate::app::{jobs, submit};
-use crate::domain::{BulkOrderRequest, HubId, OrderId, SellerId};
+use crate::domain::{BulkOrderRequest, HubId, Order, OrderId, SellerId};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// `POST /api/v1/orders/bulkorder`: every outcome leaves an audit line, and every
@@ -91,7 +91,7 @@ pub(super) async fn list_orders(
     State(s): State<ApiState>,
     Extension(caller): Extension<Caller>,
     q: Result<Query<OrdersQuery>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<OrdersPage>, ApiError> {
     let Query(q) = q.map_err(|e| bad(e.body_text()))?;
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_LIMIT {
@@ -129,12 +129,22 @@ pub(super) async fn list_orders(
     };
     let more = orders.len() > limit;
     orders.truncate(limit);
-    Ok(Json(json!({
-        "orders": orders,
-        "page": page,
-        "limit": limit,
-        "next_page": if more { Some(page + 1) } else { None },
-    })))
+    Ok(Json(OrdersPage {
+        orders,
+        page,
+        limit,
+        next_page: more.then_some(page + 1),
+    }))
+}
+
+/// The answer of `GET /api/v1/orders`, serialized straight into the body (no JSON
+/// value in between).
+#[derive(Debug, Serialize)]
+pub(super) struct OrdersPage {
+    orders: Vec<Order>,
+    page: usize,
+    limit: usize,
+    next_page: Option<usize>,
 }
 
 /// Query of `GET /api/v1/orders/{order_id}`.

@@ -205,3 +205,40 @@ async fn the_reference_warehouse_answers_the_original_contract_like_the_original
     let (s, b) = post("validate_order", serde_json::json!({"sku_id":15})).await;
     assert_eq!(s, 400, "{b}");
 }
+
+// Two clients with the same 40 orders in flight at once, for 20 units: the reference
+// warehouse decides what arrives together in one go, yet every order is still decided
+// once (the other client is told it is already reserved, or both that stock is short)
+// and exactly the stock there is gets reserved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_in_flight_from_two_clients_are_each_reserved_once() {
+    let f = HttpFixture::serve(false).await;
+    f.set_stock(&[("1", "15", 20)]).await;
+    let ask: Vec<_> = (0..40)
+        .map(|i| {
+            (
+                order_key("1", &format!("o{i}")),
+                vec![order_item("1", "15", 1)],
+            )
+        })
+        .collect();
+    let (a, b) = (f.client(), f.client());
+    let (ra, rb) = tokio::join!(a.reserve_many(&ask), b.reserve_many(&ask));
+    let (ra, rb) = (ra.expect("client a"), rb.expect("client b"));
+    assert_eq!((ra.len(), rb.len()), (40, 40));
+    let short = Reservation::Insufficient {
+        hub_id: hub_id("1"),
+        sku_id: sku_id("15"),
+    };
+    let mut reserved = 0;
+    for (i, pair) in ra.iter().zip(&rb).enumerate() {
+        match pair {
+            (Reservation::Reserved, Reservation::AlreadyReserved)
+            | (Reservation::AlreadyReserved, Reservation::Reserved) => reserved += 1,
+            (x, y) if *x == short && *y == short => {}
+            other => panic!("order o{i} answered {other:?}"),
+        }
+    }
+    assert_eq!(reserved, 20, "a: {ra:?}\nb: {rb:?}");
+    assert_eq!(f.stock("1", "15").await, Some(0));
+}
