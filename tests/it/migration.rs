@@ -131,7 +131,7 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
 
     // Orders, as the first release left them.
     let before = statuses(&oms);
-    assert_eq!(user_version(&oms), "2", "opened once: migrated in place");
+    assert_eq!(user_version(&oms), "3", "opened once: migrated in place");
     let insufficient = Some("insufficient_inventory");
     let mut want: BTreeMap<String, (String, Option<String>)> = [
         ("5001", status("new_order", None)),

@@ -5,12 +5,15 @@
 //! - Version 2: the event log is `bus_events`, whose order events are kept compact
 //!   (`enc` 1, see `codec`), with `bus_log` a view that shows every payload as
 //!   published; a reservation's items are kept as `[[sku, hub, quantity], ...]`.
+//! - Version 3: the orders' listing indexes hold the whole sort key (`created_at,
+//!   seller_id, order_id`), so a page of `orders ls` / `GET /api/v1/orders` is read in
+//!   order instead of sorting every order of the same second.
 //!
 //! [`SCHEMA`] creates the current version in an empty file; [`MIGRATIONS`] move an
 //! older file forward in place.
 
 /// The version [`SCHEMA`] creates and [`MIGRATIONS`] end at.
-pub(super) const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
 
 /// Every table, view and index of the current version, created when missing.
 pub(super) const SCHEMA: &str = r#"
@@ -82,9 +85,9 @@ CREATE TABLE IF NOT EXISTS orders (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (seller_id, order_id)
 );
-CREATE INDEX IF NOT EXISTS orders_status ON orders(status, created_at);
+CREATE INDEX IF NOT EXISTS orders_status_listing ON orders(status, created_at, seller_id, order_id);
 CREATE INDEX IF NOT EXISTS orders_job ON orders(job_id);
-CREATE INDEX IF NOT EXISTS orders_created ON orders(created_at);
+CREATE INDEX IF NOT EXISTS orders_listing ON orders(created_at, seller_id, order_id);
 CREATE TABLE IF NOT EXISTS order_history (
     seller_id TEXT NOT NULL,
     order_id  TEXT NOT NULL,
@@ -154,5 +157,11 @@ UPDATE reservations SET items = (
                                        i.value ->> 'quantity'))
     FROM json_each(reservations.items) AS i)
   WHERE json_valid(items) AND json_type(items, '$[0]') = 'object';
+",
+    // 2 -> 3: the listing indexes replaced by ones holding the whole sort key
+    // ([`SCHEMA`] then creates them).
+    "
+DROP INDEX IF EXISTS orders_status;
+DROP INDEX IF EXISTS orders_created;
 ",
 ];

@@ -386,7 +386,7 @@ impl OrderStore for EmbeddedStore {
                     i64::try_from(f.limit).unwrap_or(i64::MAX),
                     i64::try_from(f.offset).unwrap_or(i64::MAX)
                 ));
-                let mut q = c.prepare(&sql)?;
+                let mut q = c.prepare_cached(&sql)?;
                 let rows = q.query_map(params_from_iter(args), order_from_row)?;
                 rows.collect::<Result<Vec<_>, _>>()
             })
