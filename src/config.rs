@@ -28,6 +28,17 @@ pub struct FileConfig {
     pub wms: WmsFile,
     #[serde(default)]
     pub api: ApiFile,
+    #[serde(default)]
+    pub ingest: IngestFile,
+}
+
+/// `[ingest]`: `memory_mb`, the megabytes of a file's orders an ingest holds before it
+/// spills the rest to temporary files (`OMS_INGEST_MEMORY_MB`, default 128; 0 spills
+/// every order).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestFile {
+    pub memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +170,8 @@ pub struct Config {
     /// The warehouse's bearer token (`OMS_WMS_TOKEN`): what `oms wms serve` requires,
     /// and what the HTTP warehouse adapter sends.
     pub wms_token: Option<Secret>,
+    /// Megabytes of a file's orders an ingest holds in memory (`[ingest] memory_mb`).
+    pub ingest_memory_mb: u64,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -285,6 +298,9 @@ impl Config {
                 .map(PathBuf::from)
                 .or(file.api.tokens_file),
             wms_token: std::env::var("OMS_WMS_TOKEN").ok().map(Secret),
+            ingest_memory_mb: env_num("OMS_INGEST_MEMORY_MB")?
+                .or(file.ingest.memory_mb)
+                .unwrap_or(128),
         })
     }
 

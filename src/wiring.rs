@@ -7,6 +7,7 @@ use crate::adapters::embedded::{
 };
 use crate::adapters::kafka::{KafkaBus, KafkaSettings};
 use crate::adapters::mongo::MongoStore;
+use crate::adapters::scratch::TempScratch;
 use crate::adapters::sqs::{SqsQueue, SqsSettings};
 use crate::adapters::wms_http::HttpWarehouse;
 use crate::app::{AppError, Backends};
@@ -192,12 +193,17 @@ pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
         Some(db) => Arc::new(db),
         None => Arc::new(NoTransaction),
     };
+    let scratch = Arc::new(TempScratch::new(
+        None,
+        usize::try_from(config.ingest_memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+    ));
     Ok(Backends {
         queue,
         bus,
         store,
         wms,
         uow,
+        scratch,
     })
 }
 

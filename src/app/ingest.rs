@@ -9,12 +9,14 @@ use super::files::{HashingReader, StorageRoot};
 use super::jobs::report;
 use super::orders::bus_event;
 use super::{AppError, Backends, Shutdown, in_transaction};
-use crate::domain::orders_file::Candidate;
+use crate::domain::orders_file::{FileError, Limits, ParsedOrders, parse_orders_within};
 use crate::domain::{
-    BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
-    SkuId, Status, parse_orders_until, timestamp,
+    BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, SellerId, SkuId,
+    Status, timestamp,
 };
-use crate::ports::{Inserted, JobRecord, QueueDepth, QueueMessage, Validation, WmsError};
+use crate::ports::{
+    Inserted, JobRecord, QueueDepth, QueueMessage, ScratchSpace, Validation, WmsError,
+};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fs::File;
@@ -377,6 +379,23 @@ impl<R: Read> Read for Counting<R> {
 /// Rows between two calls of the parser's `stop` check (its own pace).
 const ROWS_PER_CHECK: u64 = 4096;
 
+/// Reasons a job keeps (the first by line), however bad its file: beyond them a job's
+/// record would grow with the file, and no one reads past the first thousands (the
+/// count of the rest is the last reason). Orders rejected are always counted exactly.
+pub const REJECTS_KEPT: usize = 50_000;
+
+/// A file read: its orders, the distinct (hub, sku) pairs of its accepted orders, and
+/// its SHA-256.
+type ReadFile = (ParsedOrders, Vec<(HubId, SkuId)>, String);
+
+/// Why a file could not be read to the end.
+enum ReadError {
+    /// The file itself: the job fails.
+    File(String),
+    /// The temporary space for its orders: the message is left for redelivery.
+    Scratch(String),
+}
+
 /// Reads and hashes the file in one pass, telling `observer` how far it got; `None`
 /// when shutdown came first.
 fn read_file(
@@ -385,8 +404,9 @@ fn read_file(
     stop: Arc<AtomicBool>,
     job_id: String,
     observer: Arc<dyn IngestObserver>,
-) -> Result<Option<(ParsedFile, String)>, String> {
-    let f = File::open(&path).map_err(|e| format!("cannot open the file: {e}"))?;
+    scratch: Arc<dyn ScratchSpace>,
+) -> Result<Option<ReadFile>, ReadError> {
+    let f = File::open(&path).map_err(|e| ReadError::File(format!("cannot open the file: {e}")))?;
     let bytes = Rc::new(Cell::new(0));
     let counted = Counting {
         inner: f,
@@ -400,15 +420,29 @@ fn read_file(
         observer.rows_read(&job_id, rows.get(), bytes.get());
         stop.load(Ordering::Relaxed)
     };
-    let parsed = parse_orders_until(&mut r, &seller, &check).map_err(|e| e.to_string())?;
-    let Some(parsed) = parsed else {
+    let scratch_error = |e: std::io::Error| ReadError::Scratch(format!("temporary space: {e}"));
+    let area = scratch.spill_area().map_err(scratch_error)?;
+    let limits = Limits {
+        memory_bytes: scratch.memory_budget(),
+        rejects: REJECTS_KEPT,
+    };
+    let parsed = match parse_orders_within(&mut r, &seller, &check, limits, Some(area)) {
+        Ok(p) => p,
+        Err(FileError::Spill(e)) => return Err(ReadError::Scratch(e)),
+        Err(e) => return Err(ReadError::File(e.to_string())),
+    };
+    let Some(mut parsed) = parsed else {
         return Ok(None);
     };
     let (sha, _) = r
         .finish()
-        .map_err(|e| format!("cannot read the file: {e}"))?;
-    observer.rows_read(&job_id, parsed.rows, bytes.get());
-    Ok(Some((parsed, sha)))
+        .map_err(|e| ReadError::File(format!("cannot read the file: {e}")))?;
+    observer.rows_read(&job_id, parsed.rows(), bytes.get());
+    if parsed.spilled() {
+        tracing::info!(job = %job_id, rows = parsed.rows(), "orders spilled past the memory budget");
+    }
+    let pairs = parsed.distinct_pairs().map_err(scratch_error)?;
+    Ok(Some((parsed, pairs, sha)))
 }
 
 /// Works through the file of a started `job`: the job's report once it is done or
@@ -444,13 +478,17 @@ async fn process(
         })
     };
     let (seller2, job2, observer2) = (seller.clone(), job_id.to_owned(), Arc::clone(observer));
-    let read =
-        tokio::task::spawn_blocking(move || read_file(path, seller2, stop, job2, observer2)).await;
+    let scratch = Arc::clone(&b.scratch);
+    let read = tokio::task::spawn_blocking(move || {
+        read_file(path, seller2, stop, job2, observer2, scratch)
+    })
+    .await;
     watcher.abort();
-    let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
+    let (mut parsed, pairs, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
         Ok(Some(v)) => v,
         Ok(None) => return Ok(Handled::Interrupted),
-        Err(why) => return failed(job, why),
+        Err(ReadError::File(why)) => return failed(job, why),
+        Err(ReadError::Scratch(why)) => return Err(AppError::Unavailable(why.into())),
     };
     if let Some(want) = req
         .sha256
@@ -469,8 +507,7 @@ async fn process(
     // several at a time, or answers it in one database call); a chunk that fails for
     // a while is tried again, shutdown is checked between chunks.
     let mut verdicts: HashMap<(HubId, SkuId), Validation> = HashMap::new();
-    let pairs = parsed.distinct_pairs();
-    observer.file_parsed(job_id, parsed.rows, pairs.len() as u64);
+    observer.file_parsed(job_id, parsed.rows(), pairs.len() as u64);
     for chunk in pairs.chunks(VALIDATE_CHUNK) {
         if shutdown.is_set() {
             return Ok(Handled::Interrupted);
@@ -501,24 +538,28 @@ async fn process(
     if shutdown.is_set() {
         return Ok(Handled::Interrupted);
     }
-    parsed.reject_unknown(|h, s| match verdicts.get(&(h.clone(), s.clone())) {
-        Some(Validation::Unknown(why)) => Some(why.clone()),
-        _ => None,
-    });
+    // A pass over the accepted orders (read back from the spill area when they were
+    // spilled): off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        parsed
+            .reject_unknown(|h, s| match verdicts.get(&(h.clone(), s.clone())) {
+                Some(Validation::Unknown(why)) => Some(why.clone()),
+                _ => None,
+            })
+            .map(|()| parsed)
+    })
+    .await
+    .map_err(|e| AppError::Failed(e.to_string().into()))?;
+    parsed = checked.map_err(|e| AppError::Unavailable(format!("temporary space: {e}").into()))?;
     if shutdown.is_set() {
         return Ok(Handled::Interrupted);
     }
-    observer.file_checked(
-        job_id,
-        parsed.candidates.len() as u64,
-        parsed.orders_rejected,
-    );
+    observer.file_checked(job_id, parsed.orders(), parsed.orders_rejected());
 
-    // Moved out chunk by chunk while stored: memory is released as the job goes.
-    let orders = std::mem::take(&mut parsed.candidates);
-    tracing::debug!(job = %job_id, orders = orders.len(), "storing orders");
+    // Handed out chunk by chunk while stored: memory is released as the job goes.
+    tracing::debug!(job = %job_id, orders = parsed.orders(), "storing orders");
     let stored = in_transaction(&*b.uow, async || {
-        store_and_publish(b, job, orders, &parsed, observer.as_ref(), shutdown)
+        store_and_publish(b, job, &mut parsed, observer.as_ref(), shutdown)
             .await?
             .ok_or(Unfinished::Shutdown)
     })
@@ -560,22 +601,22 @@ const STORE_CHUNK: usize = 5000;
 async fn store_and_publish(
     b: &Backends,
     job: Job,
-    orders: Vec<Candidate>,
-    parsed: &ParsedFile,
+    parsed: &mut ParsedOrders,
     observer: &dyn IngestObserver,
     shutdown: &Shutdown,
 ) -> Result<Option<JobRecord>, AppError> {
     let job_id = job.job_id.as_str();
     let mut counts = JobCounts {
-        rows: parsed.rows,
-        orders_rejected: parsed.orders_rejected,
-        warnings: parsed.warnings,
+        rows: parsed.rows(),
+        orders_rejected: parsed.orders_rejected(),
+        warnings: parsed.warnings(),
         ..JobCounts::default()
     };
     let mut events = Vec::new();
-    let mut orders = orders.into_iter().map(|c| c.order);
     loop {
-        let chunk: Vec<NewOrder> = orders.by_ref().take(STORE_CHUNK).collect();
+        let chunk: Vec<NewOrder> = parsed
+            .next_orders(STORE_CHUNK)
+            .map_err(|e| AppError::Unavailable(format!("temporary space: {e}").into()))?;
         if chunk.is_empty() {
             break;
         }
@@ -609,7 +650,7 @@ async fn store_and_publish(
         events.clear();
         observer.orders_stored(job_id, counts.orders_accepted + counts.orders_duplicate);
     }
-    let report = report(job.finish(counts, parsed.rejects.clone())?);
+    let report = report(job.finish(counts, parsed.take_rejects())?);
     b.store.record_job(&report).await?;
     Ok(Some(report))
 }

@@ -32,6 +32,8 @@ pub struct Backends {
     /// Commits the bus, store and warehouse writes of one step together where they
     /// share a database; [`crate::ports::NoTransaction`] elsewhere.
     pub uow: Arc<dyn UnitOfWork>,
+    /// Temporary space for a file's orders beyond the memory budget (ingest).
+    pub scratch: Arc<dyn crate::ports::ScratchSpace>,
 }
 
 /// What went wrong in a use case, by what the operator should do about it. A backend's

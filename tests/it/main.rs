@@ -14,6 +14,7 @@
 //!   `OMS_REQUIRE_SERVICES=1`).
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
+//! - `ingest_spill`: ingest under a memory budget stores what it stores without one.
 //!
 //! The fault suite (minutes long) is the other binary, `fault` (`slow.rs`), which
 //! shares [`support`] with this one.
@@ -28,6 +29,7 @@ mod doctor;
 mod e2e;
 mod e2e_real;
 mod hostile;
+mod ingest_spill;
 mod man;
 mod operator;
 mod proptest_parse;
