@@ -1,12 +1,14 @@
 //! Scratch space in temporary files: a directory per file being ingested (under the
-//! system's temporary directory, `TMPDIR`), one file per spilled stream, all removed
-//! when the area is dropped (after the job, or as an error or a panic unwinds).
+//! system's temporary directory, `TMPDIR`), made when the first stream is (a file that
+//! fits the budget makes none), one file per spilled stream, all removed when the area
+//! is dropped (after the job, or as an error or a panic unwinds; a process killed with
+//! SIGKILL leaves its `oms-ingest-*` directory behind).
 
 use crate::domain::orders_file::SpillArea;
 use crate::ports::ScratchSpace;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Temporary files under `dir` (the system's temporary directory when `None`).
 #[derive(Debug, Clone)]
@@ -22,10 +24,25 @@ impl TempScratch {
     }
 }
 
-/// One directory of spilled streams.
+/// One directory of spilled streams, made with the first of them.
 #[derive(Debug)]
 pub struct TempSpill {
-    dir: tempfile::TempDir,
+    parent: Option<PathBuf>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TempSpill {
+    fn dir(&mut self) -> io::Result<&Path> {
+        if self.dir.is_none() {
+            let mut b = tempfile::Builder::new();
+            b.prefix("oms-ingest-");
+            self.dir = Some(match &self.parent {
+                Some(d) => b.tempdir_in(d)?,
+                None => b.tempdir()?,
+            });
+        }
+        Ok(self.dir.as_ref().expect("made above").path())
+    }
 }
 
 impl ScratchSpace for TempScratch {
@@ -34,24 +51,21 @@ impl ScratchSpace for TempScratch {
     }
 
     fn spill_area(&self) -> io::Result<Box<dyn SpillArea>> {
-        let mut b = tempfile::Builder::new();
-        b.prefix("oms-ingest-");
-        let dir = match &self.dir {
-            Some(d) => b.tempdir_in(d)?,
-            None => b.tempdir()?,
-        };
-        Ok(Box::new(TempSpill { dir }))
+        Ok(Box::new(TempSpill {
+            parent: self.dir.clone(),
+            dir: None,
+        }))
     }
 }
 
 impl SpillArea for TempSpill {
     fn create(&mut self, n: usize) -> io::Result<Box<dyn Write + Send>> {
-        let f = File::create(self.dir.path().join(n.to_string()))?;
+        let f = File::create(self.dir()?.join(n.to_string()))?;
         Ok(Box::new(BufWriter::with_capacity(1 << 15, f)))
     }
 
     fn open(&mut self, n: usize) -> io::Result<Box<dyn Read + Send>> {
-        let f = File::open(self.dir.path().join(n.to_string()))?;
+        let f = File::open(self.dir()?.join(n.to_string()))?;
         Ok(Box::new(BufReader::with_capacity(1 << 15, f)))
     }
 }
@@ -65,6 +79,11 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let scratch = TempScratch::new(Some(parent.path().to_owned()), 1);
         let mut area = scratch.spill_area().unwrap();
+        assert_eq!(
+            std::fs::read_dir(parent.path()).unwrap().count(),
+            0,
+            "nothing made before the first stream"
+        );
         let mut w = area.create(3).unwrap();
         w.write_all(b"spilled").unwrap();
         drop(w);
