@@ -33,6 +33,17 @@ pub struct FileConfig {
     pub api: ApiFile,
     #[serde(default)]
     pub s3: S3File,
+    #[serde(default)]
+    pub ingest: IngestFile,
+}
+
+/// `[ingest]`: `memory_mb`, the megabytes of a file's orders an ingest holds before it
+/// spills the rest to temporary files (`OMS_INGEST_MEMORY_MB`, default 128; 0 spills
+/// every order).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestFile {
+    pub memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +177,8 @@ pub struct Config {
     pub wms_token: Option<Secret>,
     /// Order files in S3, when any S3 prefix is allowed.
     pub s3: Option<S3Config>,
+    /// Megabytes of a file's orders an ingest holds in memory (`[ingest] memory_mb`).
+    pub ingest_memory_mb: u64,
 }
 
 /// What the flags (and, through clap, the environment) say about the shared settings.
@@ -293,6 +306,9 @@ impl Config {
                 .or(file.api.tokens_file),
             wms_token: std::env::var("OMS_WMS_TOKEN").ok().map(Secret),
             s3: s3_config(file.s3, &env_str)?,
+            ingest_memory_mb: env_num("OMS_INGEST_MEMORY_MB")?
+                .or(file.ingest.memory_mb)
+                .unwrap_or(128),
         })
     }
 

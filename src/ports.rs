@@ -681,3 +681,16 @@ impl UnitOfWork for NoTransaction {
     }
     async fn rollback(&self) {}
 }
+
+/// Temporary space for work that outgrows memory: an ingest holds about
+/// [`ScratchSpace::memory_budget`] bytes of a file's orders and spills the rest to a
+/// [`SpillArea`](crate::domain::orders_file::SpillArea), which is removed when dropped.
+pub trait ScratchSpace: Send + Sync {
+    /// Bytes of a file's orders an ingest holds in memory before it spills.
+    fn memory_budget(&self) -> usize;
+    /// A new, empty area for one file.
+    ///
+    /// # Errors
+    /// The temporary space cannot be used.
+    fn spill_area(&self) -> std::io::Result<Box<dyn crate::domain::orders_file::SpillArea>>;
+}

@@ -9,6 +9,7 @@ use crate::adapters::kafka::{KafkaBus, KafkaSettings};
 use crate::adapters::local::LocalFiles;
 use crate::adapters::mongo::MongoStore;
 use crate::adapters::s3::{S3Files, S3Settings};
+use crate::adapters::scratch::TempScratch;
 use crate::adapters::sqs::{SqsQueue, SqsSettings};
 use crate::adapters::wms_http::HttpWarehouse;
 use crate::app::files::FileSources;
@@ -271,6 +272,10 @@ pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
         None => Arc::new(NoTransaction),
     };
     let (files, upload) = order_files(config).await?;
+    let scratch = Arc::new(TempScratch::new(
+        None,
+        usize::try_from(config.ingest_memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+    ));
     Ok(Backends {
         queue,
         bus,
@@ -279,6 +284,7 @@ pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
         uow,
         files,
         upload,
+        scratch,
     })
 }
 

@@ -10,13 +10,16 @@ use super::files::{Tally, s3_not_configured};
 use super::jobs::report;
 use super::orders::bus_event;
 use super::{AppError, Backends, Shutdown, in_transaction};
-use crate::domain::orders_file::Candidate;
+use crate::domain::orders_file::{
+    FileError as ParseError, Limits, ParsedOrders, parse_orders_within,
+};
 use crate::domain::{
-    BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, ParsedFile, SellerId,
-    SkuId, Status, parse_orders_until, timestamp,
+    BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, SellerId, SkuId,
+    Status, timestamp,
 };
 use crate::ports::{
-    FileError, Inserted, JobRecord, OrderFiles, QueueDepth, QueueMessage, Validation, WmsError,
+    FileError, Inserted, JobRecord, OrderFiles, QueueDepth, QueueMessage, ScratchSpace, Validation,
+    WmsError,
 };
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -364,6 +367,24 @@ async fn handle_message(
 /// Rows between two calls of the parser's `stop` check (its own pace).
 const ROWS_PER_CHECK: u64 = 4096;
 
+/// Reasons a job keeps (the first by line), however bad its file: beyond them a job's
+/// record would grow with the file, and no one reads past the first thousands (the
+/// count of the rest is the last reason). Orders rejected are always counted exactly.
+pub const REJECTS_KEPT: usize = 50_000;
+
+/// A file read: its orders, the distinct (hub, sku) pairs of its accepted orders, and
+/// its SHA-256.
+type ReadFile = (ParsedOrders, Vec<(HubId, SkuId)>, String);
+
+/// Why a file could not be read to the end.
+enum ReadError {
+    /// The file or its source: the job fails when the file is refused or changed, the
+    /// message is left for redelivery when the source is unavailable.
+    Source(FileError),
+    /// The temporary space for its orders: the message is left for redelivery.
+    Scratch(String),
+}
+
 /// Reads and hashes the file in one pass, telling `observer` how far it got; `None`
 /// when shutdown came first. A file that cannot be parsed is [`FileError::Refused`]; a
 /// source that fails while it is read gives its own error.
@@ -373,7 +394,8 @@ fn read_file(
     stop: Arc<AtomicBool>,
     job_id: String,
     observer: Arc<dyn IngestObserver>,
-) -> Result<Option<(ParsedFile, String)>, FileError> {
+    scratch: Arc<dyn ScratchSpace>,
+) -> Result<Option<ReadFile>, ReadError> {
     let mut r = Tally::new(BufReader::with_capacity(1 << 16, reader));
     let bytes = r.counter();
     let rows = Cell::new(0u64);
@@ -383,16 +405,27 @@ fn read_file(
         observer.rows_read(&job_id, rows.get(), bytes.get());
         stop.load(Ordering::Relaxed)
     };
-    let parsed = match parse_orders_until(&mut r, &seller, &check) {
-        Ok(p) => p,
-        Err(e) => return Err(r.failure(e.to_string())),
+    let scratch_error = |e: std::io::Error| ReadError::Scratch(format!("temporary space: {e}"));
+    let area = scratch.spill_area().map_err(scratch_error)?;
+    let limits = Limits {
+        memory_bytes: scratch.memory_budget(),
+        rejects: REJECTS_KEPT,
     };
-    let Some(parsed) = parsed else {
+    let parsed = match parse_orders_within(&mut r, &seller, &check, limits, Some(area)) {
+        Ok(p) => p,
+        Err(ParseError::Spill(e)) => return Err(ReadError::Scratch(e)),
+        Err(e) => return Err(ReadError::Source(r.failure(e.to_string()))),
+    };
+    let Some(mut parsed) = parsed else {
         return Ok(None);
     };
-    let sha = r.finish()?;
-    observer.rows_read(&job_id, parsed.rows, bytes.get());
-    Ok(Some((parsed, sha)))
+    let sha = r.finish().map_err(ReadError::Source)?;
+    observer.rows_read(&job_id, parsed.rows(), bytes.get());
+    if parsed.spilled() {
+        tracing::info!(job = %job_id, rows = parsed.rows(), "orders spilled past the memory budget");
+    }
+    let pairs = parsed.distinct_pairs().map_err(scratch_error)?;
+    Ok(Some((parsed, pairs, sha)))
 }
 
 /// A file that cannot be used: the job fails for good when the file is refused or
@@ -431,15 +464,17 @@ async fn process(
         })
     };
     let (seller2, job2, observer2) = (seller.clone(), job_id.to_owned(), Arc::clone(observer));
-    let reader = opened.reader;
-    let read =
-        tokio::task::spawn_blocking(move || read_file(reader, seller2, stop, job2, observer2))
-            .await;
+    let (reader, scratch) = (opened.reader, Arc::clone(&b.scratch));
+    let read = tokio::task::spawn_blocking(move || {
+        read_file(reader, seller2, stop, job2, observer2, scratch)
+    })
+    .await;
     watcher.abort();
-    let (mut parsed, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
+    let (mut parsed, pairs, sha) = match read.map_err(|e| AppError::Failed(e.to_string().into()))? {
         Ok(Some(v)) => v,
         Ok(None) => return Ok(Handled::Interrupted),
-        Err(e) => return file_failed(job, e),
+        Err(ReadError::Source(e)) => return file_failed(job, e),
+        Err(ReadError::Scratch(why)) => return Err(AppError::Unavailable(why.into())),
     };
     if let Some(want) = req
         .sha256
@@ -458,8 +493,7 @@ async fn process(
     // several at a time, or answers it in one database call); a chunk that fails for
     // a while is tried again, shutdown is checked between chunks.
     let mut verdicts: HashMap<(HubId, SkuId), Validation> = HashMap::new();
-    let pairs = parsed.distinct_pairs();
-    observer.file_parsed(job_id, parsed.rows, pairs.len() as u64);
+    observer.file_parsed(job_id, parsed.rows(), pairs.len() as u64);
     for chunk in pairs.chunks(VALIDATE_CHUNK) {
         if shutdown.is_set() {
             return Ok(Handled::Interrupted);
@@ -490,24 +524,28 @@ async fn process(
     if shutdown.is_set() {
         return Ok(Handled::Interrupted);
     }
-    parsed.reject_unknown(|h, s| match verdicts.get(&(h.clone(), s.clone())) {
-        Some(Validation::Unknown(why)) => Some(why.clone()),
-        _ => None,
-    });
+    // A pass over the accepted orders (read back from the spill area when they were
+    // spilled): off the async threads.
+    let checked = tokio::task::spawn_blocking(move || {
+        parsed
+            .reject_unknown(|h, s| match verdicts.get(&(h.clone(), s.clone())) {
+                Some(Validation::Unknown(why)) => Some(why.clone()),
+                _ => None,
+            })
+            .map(|()| parsed)
+    })
+    .await
+    .map_err(|e| AppError::Failed(e.to_string().into()))?;
+    parsed = checked.map_err(|e| AppError::Unavailable(format!("temporary space: {e}").into()))?;
     if shutdown.is_set() {
         return Ok(Handled::Interrupted);
     }
-    observer.file_checked(
-        job_id,
-        parsed.candidates.len() as u64,
-        parsed.orders_rejected,
-    );
+    observer.file_checked(job_id, parsed.orders(), parsed.orders_rejected());
 
-    // Moved out chunk by chunk while stored: memory is released as the job goes.
-    let orders = std::mem::take(&mut parsed.candidates);
-    tracing::debug!(job = %job_id, orders = orders.len(), "storing orders");
+    // Handed out chunk by chunk while stored: memory is released as the job goes.
+    tracing::debug!(job = %job_id, orders = parsed.orders(), "storing orders");
     let stored = in_transaction(&*b.uow, async || {
-        store_and_publish(b, job, orders, &parsed, observer.as_ref(), shutdown)
+        store_and_publish(b, job, &mut parsed, observer.as_ref(), shutdown)
             .await?
             .ok_or(Unfinished::Shutdown)
     })
@@ -549,22 +587,22 @@ const STORE_CHUNK: usize = 5000;
 async fn store_and_publish(
     b: &Backends,
     job: Job,
-    orders: Vec<Candidate>,
-    parsed: &ParsedFile,
+    parsed: &mut ParsedOrders,
     observer: &dyn IngestObserver,
     shutdown: &Shutdown,
 ) -> Result<Option<JobRecord>, AppError> {
     let job_id = job.job_id.as_str();
     let mut counts = JobCounts {
-        rows: parsed.rows,
-        orders_rejected: parsed.orders_rejected,
-        warnings: parsed.warnings,
+        rows: parsed.rows(),
+        orders_rejected: parsed.orders_rejected(),
+        warnings: parsed.warnings(),
         ..JobCounts::default()
     };
     let mut events = Vec::new();
-    let mut orders = orders.into_iter().map(|c| c.order);
     loop {
-        let chunk: Vec<NewOrder> = orders.by_ref().take(STORE_CHUNK).collect();
+        let chunk: Vec<NewOrder> = parsed
+            .next_orders(STORE_CHUNK)
+            .map_err(|e| AppError::Unavailable(format!("temporary space: {e}").into()))?;
         if chunk.is_empty() {
             break;
         }
@@ -598,7 +636,7 @@ async fn store_and_publish(
         events.clear();
         observer.orders_stored(job_id, counts.orders_accepted + counts.orders_duplicate);
     }
-    let report = report(job.finish(counts, parsed.rejects.clone())?);
+    let report = report(job.finish(counts, parsed.take_rejects())?);
     b.store.record_job(&report).await?;
     Ok(Some(report))
 }

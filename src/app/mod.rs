@@ -38,6 +38,8 @@ pub struct Backends {
     pub files: Arc<FileSources>,
     /// Where `submit` puts a local file when uploads are configured (`OMS_S3_UPLOAD`).
     pub upload: Option<Arc<dyn FileUpload>>,
+    /// Temporary space for a file's orders beyond the memory budget (ingest).
+    pub scratch: Arc<dyn crate::ports::ScratchSpace>,
 }
 
 /// What went wrong in a use case, by what the operator should do about it. A backend's

@@ -215,6 +215,7 @@ async fn backends(oms: &Oms, s3: Option<Arc<FakeS3>>, upload: bool) -> Backends 
         uow: Arc::new(db),
         files: Arc::new(files),
         upload: s3.filter(|_| upload).map(|s| s as Arc<dyn FileUpload>),
+        scratch: Arc::new(oms::adapters::scratch::TempScratch::new(None, 128 << 20)),
     }
 }
 

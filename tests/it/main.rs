@@ -20,6 +20,7 @@
 //!   migrated in place.
 //! - `completions`, `man`: the committed generated files are up to date.
 //! - `proptest_parse`: property tests of the CSV parser.
+//! - `ingest_spill`: ingest under a memory budget stores what it stores without one.
 //!
 //! The fault suite (minutes long) is the other binary, `fault` (`slow.rs`), which
 //! shares [`support`] with this one.
@@ -36,6 +37,7 @@ mod e2e_real;
 mod e2e_s3;
 mod file_sources;
 mod hostile;
+mod ingest_spill;
 mod man;
 mod migration;
 mod operator;

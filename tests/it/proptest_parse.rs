@@ -9,11 +9,16 @@
 //!   are valid; every rejected order has a reject with a row number; accepted + rejected
 //!   orders == the distinct usable order ids; a quantity beyond i64 or <= 0 is always
 //!   rejected with its row.
+//! - Spilling: whatever the bytes, a parse under a tiny memory budget (its orders spilled
+//!   to a spill area and grouped back) gives exactly what the in-memory parse gives:
+//!   the same orders in the same order, the same rejects, counts and warnings.
 //!
 //! 256 cases per property by default (proptest's default); `PROPTEST_CASES=N` overrides.
 
 use crate::support::ORDERS_HEADER;
-use oms::domain::orders_file::{FileError, MAX_ROW_BYTES};
+use oms::domain::orders_file::{
+    FileError, Limits, MAX_ROW_BYTES, MemorySpill, SpillArea, parse_orders_within,
+};
 use oms::domain::stock_file::parse_stock;
 use oms::domain::{OrderId, ParsedFile, Quantity, SellerId, SkuId, check_header, parse_orders};
 use proptest::prelude::*;
@@ -36,6 +41,28 @@ fn csvish_bytes() -> impl Strategy<Value = Vec<u8>> {
         1 => prop::sample::select(vec![0xEF, 0xBB, 0xBF, 0xFF, 0x00]),
     ];
     prop::collection::vec(byte, 0..2048)
+}
+
+/// The file parsed with a memory budget of `budget` bytes, spilling to memory; the
+/// same error as [`parse_orders`] when the file is refused.
+fn parse_spilled(bytes: &[u8], budget: usize) -> Result<ParsedFile, FileError> {
+    let limits = Limits {
+        memory_bytes: budget,
+        rejects: usize::MAX,
+    };
+    let area: Box<dyn SpillArea> = Box::new(MemorySpill::default());
+    let p = parse_orders_within(bytes, &seller(), &|| false, limits, Some(area))?
+        .expect("never stopped");
+    Ok(p.into_file().expect("memory never fails"))
+}
+
+/// Spilled (at once, and after a few orders) and in-memory parses agree.
+fn check_spilled_agrees(bytes: &[u8]) -> Result<(), TestCaseError> {
+    let want = parse_orders(bytes, &seller());
+    for budget in [0, 700] {
+        prop_assert_eq!(&parse_spilled(bytes, budget), &want, "budget {}", budget);
+    }
+    Ok(())
 }
 
 fn check_parsed(p: &ParsedFile) {
@@ -71,6 +98,7 @@ proptest! {
             // The only file-level error past a valid header is a CSV-level one.
             Err(e) => prop_assert!(matches!(e, FileError::Csv(_)), "{e}"),
         }
+        check_spilled_agrees(&bytes)?;
         let mut stock = b"hub_id,sku_id,quantity\n".to_vec();
         stock.extend_from_slice(&body);
         let _ = parse_stock(&stock[..]);
@@ -335,6 +363,7 @@ proptest! {
         let (bytes, want, rows, warnings) = f.build();
         let shown = String::from_utf8_lossy(&bytes).into_owned();
         prop_assert!(check_header(&bytes[..]).is_ok(), "{shown}");
+        check_spilled_agrees(&bytes)?;
         let p = parse_orders(&bytes[..], &seller())
             .map_err(|e| TestCaseError::fail(format!("{e}\n{shown}")))?;
         prop_assert!(p.rejects.is_empty(), "{:?}\n{shown}", p.rejects);
@@ -440,6 +469,7 @@ proptest! {
         let bytes = mixed_file(&rows);
         let p = parse_orders(&bytes[..], &seller()).expect("a valid header");
         check_parsed(&p);
+        check_spilled_agrees(&bytes)?;
 
         // The model: an order is accepted when all its rows are valid and no sum of a
         // (sku, hub) overflows.

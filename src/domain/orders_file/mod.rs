@@ -6,15 +6,25 @@
 //! are one order; repeated (sku, hub) rows of one order are summed (a warning); an
 //! order with any invalid row is rejected whole, every reason kept.
 //!
+//! Memory: the orders are grouped in memory up to a budget ([`Limits`]); past it every
+//! row goes to a partition of a [`SpillArea`] (by its order id), and the partitions are
+//! grouped one at a time, then merged back in order of first appearance. The results
+//! are the same either way.
+//!
 //! Split by concern: `rows` reads the records with their file lines and the row cap,
-//! `parser` applies the row rules; the header, the result and the entry points are
-//! here.
+//! `parser` applies the row rules, `spill` writes and reads what outgrows memory,
+//! `parsed` reads the orders back in passes; the header, the result and the entry
+//! points are here.
 
+mod parsed;
 mod parser;
 mod rows;
+mod spill;
 
-pub use parser::OrderFileParser;
+pub use parsed::ParsedOrders;
+pub use parser::{Limits, OrderFileParser};
 pub use rows::{MAX_ROW_BYTES, Rows};
+pub use spill::{MemorySpill, SpillArea};
 
 use super::ids::{HubId, SellerId, SkuId};
 use super::order::{NewOrder, Reject};
@@ -43,6 +53,9 @@ pub enum FileError {
          rows are short, so this is not an order file"
     )]
     RowTooLong { line: u64, max: u64 },
+    /// Not the file's fault: the temporary space for rows beyond the memory budget.
+    #[error("cannot spill the rows beyond the memory budget to temporary space: {0}")]
+    Spill(String),
 }
 
 /// Where each required column is.
@@ -204,9 +217,27 @@ pub fn parse_orders_until<R: Read>(
     seller: &SellerId,
     stop: &dyn Fn() -> bool,
 ) -> Result<Option<ParsedFile>, FileError> {
+    let parsed = parse_orders_within(r, seller, stop, Limits::NONE, None)?;
+    parsed
+        .map(|p| p.into_file().map_err(|e| FileError::Spill(e.to_string())))
+        .transpose()
+}
+
+/// Like [`parse_orders_until`], holding about `limits.memory_bytes` of orders in memory
+/// and spilling the rest to `spill` (none: no limit), keeping `limits.rejects` reasons.
+///
+/// # Errors
+/// As [`parse_orders`], and [`FileError::Spill`] when the spill area fails.
+pub fn parse_orders_within<R: Read>(
+    r: R,
+    seller: &SellerId,
+    stop: &dyn Fn() -> bool,
+    limits: Limits,
+    spill: Option<Box<dyn SpillArea>>,
+) -> Result<Option<ParsedOrders>, FileError> {
     let mut rows = Rows::new(r);
     let header = read_header(&mut rows)?;
-    let mut parser = OrderFileParser::new(header, seller.clone());
+    let mut parser = OrderFileParser::with_limits(header, seller.clone(), limits, spill);
     let mut rec = ByteRecord::new();
     let mut n: u64 = 0;
     while let Some(line) = rows.next_record(&mut rec)? {
@@ -216,7 +247,10 @@ pub fn parse_orders_until<R: Read>(
             return Ok(None);
         }
     }
-    Ok(Some(parser.finish()))
+    parser
+        .finish_orders()
+        .map(Some)
+        .map_err(|e| FileError::Spill(e.to_string()))
 }
 
 #[cfg(test)]
