@@ -3,6 +3,7 @@
 //! storage root on this machine's disk; `scratch` is the temporary space of a big
 //! ingest.
 
+mod aws;
 pub mod embedded;
 pub mod kafka;
 pub mod local;

@@ -5,8 +5,9 @@
 //! HTTP status, never by message text. The [`Detail`] of each error holds an
 //! [`S3Fault`] with the [`FaultKind`] and the SDK's error.
 
+pub(super) use crate::adapters::aws::describe;
+use crate::adapters::aws::{credentials_error, lacks_credentials};
 use crate::ports::{Cause, Detail, FileError};
-use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
@@ -190,13 +191,7 @@ where
 {
     match &err {
         SdkError::DispatchFailure(_) if credentials_error(&err).is_some() => {
-            let lacking = credentials_error(&err).is_some_and(|c| {
-                matches!(
-                    c,
-                    CredentialsError::CredentialsNotLoaded(_)
-                        | CredentialsError::InvalidConfiguration(_)
-                )
-            });
+            let lacking = credentials_error(&err).is_some_and(lacks_credentials);
             let summary = format!(
                 "S3 {op} {target}: no usable AWS credentials: {CREDENTIALS_HINT}: {}",
                 describe(&err)
@@ -299,40 +294,10 @@ pub(super) fn body_failed(target: &str, why: String, cause: Option<Cause>) -> Fi
     )
 }
 
-/// An error and its sources, one line.
-pub(super) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = String::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !out.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-        next = e.source();
-    }
-    out.replace('\n', " ")
-}
-
-/// The credentials provider's error, when loading the credentials failed the call.
-fn credentials_error<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a CredentialsError> {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(found) = e.downcast_ref::<CredentialsError>() {
-            return Some(found);
-        }
-        next = e.source();
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_s3::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_s3::operation::get_object::GetObjectError;
 

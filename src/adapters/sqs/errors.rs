@@ -4,8 +4,9 @@
 //! the [`Detail`] of each error holds an [`SqsFault`], which tells the kind of failure
 //! by type ([`FaultKind`]) and keeps SQS's error code and the SDK's error.
 
+pub(super) use crate::adapters::aws::describe;
+use crate::adapters::aws::{credentials_error, lacks_credentials};
 use crate::ports::{Cause, Detail, QueueError};
-use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 
@@ -303,48 +304,6 @@ where
     }
 }
 
-/// An error and its sources, one line, without the `Debug` dump
-/// `DisplayErrorContext` appends.
-pub(super) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = String::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !out.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-        next = e.source();
-    }
-    out.replace('\n', " ")
-}
-
-/// The credentials provider's error, when loading the credentials is what failed the
-/// call (the SDK reports it as a dispatch failure).
-fn credentials_error<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a CredentialsError> {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(found) = e.downcast_ref::<CredentialsError>() {
-            return Some(found);
-        }
-        next = e.source();
-    }
-    None
-}
-
-/// Whether the AWS configuration chain found no credentials, or was set up wrongly (a
-/// configuration problem, not an outage).
-fn lacks_credentials(err: &CredentialsError) -> bool {
-    matches!(
-        err,
-        CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_)
-    )
-}
-
 /// Whether SQS said the queue does not exist.
 pub(super) fn is_missing_queue<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     matches!(err, SdkError::ServiceError(_))
@@ -357,6 +316,7 @@ pub(super) fn is_missing_queue<E: ProvideErrorMetadata>(err: &SdkError<E, HttpRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_sqs::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 
