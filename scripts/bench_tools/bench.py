@@ -445,7 +445,7 @@ def table(args):
         if idle_f and th > idle_f:
             note += f"; {si(hnew / ((th - idle_f) / 1e6))}/s less the fixed {secs(idle_f)}"
         row("fulfil over HTTP, oms wms serve", s, si(hrate) + "/s", f"{si(rate)}/s embedded fulfil",
-            f"{hrate / rate:.2f}×", "≥ 5k/s", atleast(hrate, 5_000), note)
+            f"{hrate / rate:.2f}×", "≥ 10k/s", atleast(hrate, 10_000), note)
     if idle_i:
         row("fixed cost: ingest --drain, empty queue", "—", secs(idle_i), "", "", "none set", "—",
             "process start + one look at the queue depth")
@@ -463,9 +463,18 @@ def table(args):
             if h["errors"]:
                 checks.append(f"HTTP load {kind}: {h['errors']} errors of {h['requests']} requests")
             p99 = f"p99 {h['p99_ms']:.1f} ms" if h["p99_ms"] is not None else "p99 unknown"
+            target, met = "no errors", "✓ none" if h["errors"] == 0 else f"✗ {h['errors']} errors"
+            if kind == "get" and not h["errors"]:
+                # The listing's targets: at least 4k requests/s, p99 at most 25 ms.
+                target = "≥ 4k req/s, p99 ≤ 25 ms"
+                if h["rps"] < 4_000:
+                    met = atleast(h["rps"], 4_000)
+                elif h["p99_ms"] is None or h["p99_ms"] > 25:
+                    met = upto(h["p99_ms"], 25) if h["p99_ms"] is not None else "✗ p99 unknown"
+                else:
+                    met = atleast(h["rps"], 4_000)
             row(f"oms serve under wrk: {what}", "16 conns", f"{si(h['rps'])} req/s", p99, "",
-                "no errors", "✓ none" if h["errors"] == 0 else f"✗ {h['errors']}",
-                f"{h['requests']} requests in 10 s, 2 threads")
+                target, met, f"{h['requests']} requests in 10 s, 2 threads")
     if args.real_size != "none":
         s = args.real_size
         sec(f"real backends (scripts/services: moto, tansu, SecantusDB), {s} rows")
