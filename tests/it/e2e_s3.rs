@@ -79,10 +79,13 @@ impl Cluster {
 
     /// (visible, in flight) of the jobs queue.
     fn queue_counts(&self) -> (u64, u64) {
-        block_on(async {
-            let sqs = self.services.aws.sqs_client(&self.services.sqs_endpoint);
-            sqs_queue_counts(&sqs, &self.queue).await
-        })
+        block_on(self.queue_counts_now())
+    }
+
+    /// [`Cluster::queue_counts`] from async code.
+    async fn queue_counts_now(&self) -> (u64, u64) {
+        let sqs = self.services.aws.sqs_client(&self.services.sqs_endpoint);
+        sqs_queue_counts(&sqs, &self.queue).await
     }
 }
 
@@ -322,4 +325,61 @@ fn objects_of_other_clients_by_uri_and_the_rules_on_them() {
     );
     assert_eq!(c.queue_counts(), (0, 0), "every message acknowledged");
     assert_no_local_state(&op, "the operator's machine");
+}
+
+/// `oms serve` with uploads configured: a local `filePath` is uploaded and its URI
+/// queued (the job keeps the name as submitted); an `s3://` one outside the allowed
+/// prefixes is a 400 naming the rule, and nothing is queued; an allowed one is taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_uploads_local_files_and_refuses_objects_outside_the_prefixes() {
+    let Some(mut c) = Cluster::new("s3api") else {
+        return;
+    };
+    c.wms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    c.start_wms();
+    let api = c.submitter();
+    fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/storage/orders.csv"),
+        api.root.join("orders.csv"),
+    )
+    .expect("the sample file");
+    let sample = fs::read_to_string(api.root.join("orders.csv")).expect("the sample file");
+    c.s3.put(&c.bucket, "in/theirs.csv", &sample);
+    c.s3.put(&c.bucket, "private/orders.csv", &sample);
+    let server = ApiServer::start(&api).await;
+
+    let outside = format!("s3://{}/private/orders.csv", c.bucket);
+    server
+        .bulkorder(&serde_json::json!({ "sellerID": 1, "filePath": outside }))
+        .await
+        .error(reqwest::StatusCode::BAD_REQUEST, "allowed");
+    assert_eq!(
+        c.queue_counts_now().await,
+        (0, 0),
+        "nothing queued for a refused object"
+    );
+
+    let local = server
+        .bulkorder(&serde_json::json!({ "sellerID": 1, "filePath": "storage/orders.csv" }))
+        .await
+        .status(reqwest::StatusCode::ACCEPTED)
+        .json();
+    let theirs = format!("s3://{}/in/theirs.csv", c.bucket);
+    server
+        .bulkorder(&serde_json::json!({ "sellerID": "1", "filePath": theirs }))
+        .await
+        .status(reqwest::StatusCode::ACCEPTED);
+    assert_eq!(c.queue_counts_now().await.0, 2, "both queued");
+
+    let worker = c.machine();
+    let ingested = worker.ingest_drain();
+    assert_eq!(n(&ingested["jobs_done"]), 2, "{ingested}");
+    let job = worker.job(&s(&local["jobId"]));
+    assert!(
+        s(&job["file_path"]).starts_with(&format!("s3://{}/in/", c.bucket)),
+        "the uploaded object is what was queued: {job}"
+    );
+    assert_eq!(job["source_file"], "storage/orders.csv", "{job}");
+    assert_eq!(n(&job["orders_accepted"]), 6, "{job}");
+    assert_no_local_state(&worker, "the worker");
 }
