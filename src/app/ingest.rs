@@ -67,6 +67,9 @@ pub struct IngestTotals {
     pub orders_accepted: u64,
     pub orders_rejected: u64,
     pub orders_duplicate: u64,
+    /// A drain stopped because a backend was unavailable (its message left for the
+    /// next run).
+    pub gave_up: bool,
 }
 
 /// What `ingest` tells whoever watches it: a live pane on a terminal, periodic log
@@ -116,6 +119,9 @@ enum Handled {
     Recorded(JobRecord),
     /// Leave the message; it comes back after its visibility timeout.
     Leave(String),
+    /// A backend (or the file's source) is unavailable, after the tries of its own:
+    /// leave the message like [`Handled::Leave`]; a drain gives up.
+    Unavailable(String),
     /// Shutdown came first: make it visible again now.
     Interrupted,
 }
@@ -242,6 +248,20 @@ async fn consume(
                 observer.left_for_redelivery(job.as_deref(), &why);
                 tracing::warn!(message_id = %msg.id, receives = msg.receive_count, "left for redelivery: {why}");
             }
+            Handled::Unavailable(why) => {
+                totals.left_for_redelivery += 1;
+                observer.left_for_redelivery(job.as_deref(), &why);
+                tracing::warn!(message_id = %msg.id, receives = msg.receive_count, "left for redelivery: {why}");
+                if opts.drain {
+                    // The backend did not come back within the tries of its own: a
+                    // drain cannot finish now; the message waits for the next run.
+                    totals.gave_up = true;
+                    tracing::warn!(
+                        "a backend is unavailable: the drain gives up; run it again later"
+                    );
+                    break;
+                }
+            }
             Handled::Interrupted => {
                 totals.left_for_redelivery += 1;
                 let _ = b.queue.release(&msg).await;
@@ -340,27 +360,36 @@ async fn handle_message(
     .start();
     let opened = match b.store.open_job(&arrived).await {
         Ok(j) => j,
-        Err(e) => return Handled::Leave(e.to_string()),
+        Err(e) => return left(e.into()),
     };
     let job = if opened.state == JobState::Processing {
         opened
     } else {
         let started = opened.start();
         if let Err(e) = b.store.record_job(&report(started.clone())).await {
-            return Handled::Leave(e.to_string());
+            return left(e.into());
         }
         started
     };
     let report = match process(cx, &req, job, &seller, &mut shutdown).await {
         Ok(h) => h,
-        Err(e) => return Handled::Leave(e.to_string()),
+        Err(e) => return left(e),
     };
     match report {
         Handled::Recorded(r) if r.state == JobState::Failed => match b.store.record_job(&r).await {
             Ok(()) => Handled::Recorded(r),
-            Err(e) => Handled::Leave(e.to_string()),
+            Err(e) => left(e.into()),
         },
         other => other,
+    }
+}
+
+/// The message is left for redelivery because of `e`: [`Handled::Unavailable`] when a
+/// backend is unavailable, [`Handled::Leave`] otherwise.
+fn left(e: AppError) -> Handled {
+    match e {
+        AppError::Unavailable(_) => Handled::Unavailable(e.to_string()),
+        _ => Handled::Leave(e.to_string()),
     }
 }
 

@@ -36,13 +36,14 @@ pub async fn run(a: &IngestArgs, config: &Config, quiet: bool) -> anyhow::Result
         accepted = t.orders_accepted,
         rejected = t.orders_rejected,
         duplicate = t.orders_duplicate,
+        gave_up = t.gave_up,
         "ingest stopped"
     );
-    Ok(
-        if a.drain && (t.left_for_redelivery > 0 || t.jobs_failed > 0) {
-            exit::PARTIAL
-        } else {
-            exit::OK
-        },
-    )
+    Ok(if a.drain && t.gave_up {
+        exit::UNAVAILABLE
+    } else if a.drain && (t.left_for_redelivery > 0 || t.jobs_failed > 0) {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    })
 }

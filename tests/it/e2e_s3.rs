@@ -383,3 +383,45 @@ async fn serve_uploads_local_files_and_refuses_objects_outside_the_prefixes() {
     assert_eq!(n(&job["orders_accepted"]), 6, "{job}");
     assert_no_local_state(&worker, "the worker");
 }
+
+/// S3 unreachable while a drain works: after the reader's own tries the drain gives up
+/// with exit 4 (run again later), the message stays queued and the job unfinished;
+/// with S3 back the next drain does the job.
+#[test]
+fn a_drain_gives_up_with_exit_4_while_s3_is_unreachable() {
+    let Some(mut c) = Cluster::new("s3down") else {
+        return;
+    };
+    c.wms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    c.start_wms();
+    let submitter = c.submitter();
+    fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/storage/orders.csv"),
+        submitter.root.join("orders.csv"),
+    )
+    .expect("the sample file");
+    let job_id = submitter.submit("storage/orders.csv");
+
+    let mut cut_off = c.machine();
+    cut_off.set_env(
+        "OMS_S3_ENDPOINT",
+        format!("http://127.0.0.1:{}", free_port()),
+    );
+    let started = Instant::now();
+    let r = cut_off.run(&["--log-format", "json", "ingest", "--drain"]);
+    assert_eq!(r.code, 4, "S3 unreachable: unavailable: {r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "gave up only after {:?}",
+        started.elapsed()
+    );
+    assert_ne!(submitter.job(&job_id)["state"], "done");
+    let (visible, in_flight) = c.queue_counts();
+    assert_eq!(visible + in_flight, 1, "the message stays queued");
+
+    // The message comes back after its visibility timeout (3 s here).
+    let worker = c.machine();
+    let ingested = worker.ingest_drain();
+    assert_eq!(n(&ingested["jobs_done"]), 1, "{ingested}");
+    assert_eq!(worker.job(&job_id)["state"], "done");
+}
