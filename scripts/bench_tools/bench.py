@@ -364,6 +364,13 @@ WHY = {
         "without gain: one json_each statement per batch for those steps, a 16 or 64 MiB "
         "page cache."
     ),
+    "publish rate, Kafka": (
+        "oms's publish time is its work with the Kafka bus less its work with the embedded "
+        "bus on the same file; the raw producer's time runs from its creation to its last "
+        "delivery. oms sends a chunk of 5000 events and waits for all of them before it "
+        "stores the next chunk (a job's events are delivered before it is recorded done); "
+        "tansu, a broker storing in SQLite, sets the pace of both."
+    ),
     "ingest rate, SQS + Kafka + MongoDB": (
         "oms's figure is the whole job (receive the message, read and validate the file, "
         "insert the orders, publish one event per order to Kafka, finish the job), the "
@@ -493,8 +500,9 @@ def table(args):
         med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
         emb = med([num(f"real_emb_proc_us.{i}") for i in (1, 2, 3)])
         kaf = med([num(f"real_kafka_proc_us.{i}") for i in (1, 2, 3)])
+        ps, events = args.publish_size, num("pub_orders")
         for i in (1, 2, 3):
-            if num(f"real_kafka_accepted.{i}") != orders:
+            if num(f"real_kafka_accepted.{i}") != events:
                 checks.append(f"real: Kafka ingest {i} accepted {r.get(f'real_kafka_accepted.{i}')} of {orders}")
         prods = [json.loads(r[f"real_raw_produce.{i}"]) for i in (1, 2, 3)]
         if any(p["failed"] for p in prods):
@@ -503,14 +511,18 @@ def table(args):
         first = med([p["first"] or 0 for p in prods])
         prate_b = prods[0]["messages"] / prod_s
         pub = kaf - emb
+        if prods[0]["messages"] != events:
+            checks.append(f"real: the raw producer sent {prods[0]['messages']} events of {events}")
         if pub > 0:
-            prate = orders / (pub / 1e6)
-            row("publish rate, Kafka", s, f"{si(prate)} msgs/s", f"{si(prate_b)} msgs/s confluent-kafka produce",
-                f"{prate / prate_b:.2f}×", "none set", "—",
+            prate = events / (pub / 1e6)
+            row("publish rate, Kafka", f"{ps} ({si(events)} events)", f"{si(prate)} msgs/s",
+                f"{si(prate_b)} msgs/s confluent-kafka produce",
+                f"{prate / prate_b:.2f}×", "≥ 0.8× raw producer", atleast(prate / prate_b, 0.8),
                 f"work with the Kafka bus {secs(kaf)} − embedded {secs(emb)}; new producer {prod_s:.3f} s, "
                 f"{first:.3f} s to its first delivery (medians of 3)")
         else:
-            row("publish rate, Kafka", s, "not measurable", f"{si(prate_b)} msgs/s", "", "none set", "—",
+            row("publish rate, Kafka", f"{ps} ({si(events)} events)", "not measurable", f"{si(prate_b)} msgs/s",
+                "", "≥ 0.8× raw producer", "✗ not measurable",
                 f"work with the Kafka bus {secs(kaf)} ≤ embedded {secs(emb)}")
 
     head = ["figure", "size", "oms", "baseline (same run, same input)", "ratio", "target", "met", "note"]
@@ -591,6 +603,7 @@ def main():
     t.add_argument("--results", required=True)
     t.add_argument("--sizes", required=True)
     t.add_argument("--real-size", default="none")
+    t.add_argument("--publish-size", default="400k")
     t.set_defaults(fn=table)
     a = ap.parse_args()
     return a.fn(a)

@@ -171,7 +171,9 @@ fn two_ingests_and_two_fulfils_at_once_on_real_backends() {
     assert_eq!(jobs.len(), 6, "a job per submit");
 
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(120);
+    // A guard against a hang, not a speed target: on a busy 2-core machine the
+    // services and processes of this test have taken 95-130 s for it.
+    let deadline = started + Duration::from_secs(300);
     let all_orders = || -> Vec<Value> {
         let v = site
             .oms

@@ -323,13 +323,15 @@ fn reserve_one<'a>(
     levels: &mut Levels<'a>,
 ) -> rusqlite::Result<Reservation> {
     let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
-    let done = c
-        .prepare_cached("SELECT 1 FROM reservations WHERE seller_id = ?1 AND order_id = ?2")?
-        .query_row(params![s, o], |_| Ok(()))
-        .optional()?;
-    if done.is_some() {
-        return Ok(Reservation::AlreadyReserved);
-    }
+    // Whether the order is reserved already is asked only when the answer matters:
+    // an order short of stock is told apart here, one with enough by the insert
+    // below, which adds no second reservation.
+    let reserved_already = || {
+        c.prepare_cached("SELECT 1 FROM reservations WHERE seller_id = ?1 AND order_id = ?2")?
+            .query_row(params![s, o], |_| Ok(()))
+            .optional()
+            .map(|r| r.is_some())
+    };
     // What the order takes of each (hub, sku); another client's order may name one
     // twice.
     let mut want: Vec<(&HubId, &SkuId, i64)> = Vec::with_capacity(items.len());
@@ -358,15 +360,13 @@ fn reserve_one<'a>(
             }
         };
         if left.is_none_or(|left| left < q) {
+            if reserved_already()? {
+                return Ok(Reservation::AlreadyReserved);
+            }
             return Ok(Reservation::Insufficient {
                 hub_id: hub.clone(),
                 sku_id: sku.clone(),
             });
-        }
-    }
-    for &(hub, sku, q) in &want {
-        if let Some(Some(left)) = levels.get_mut(&(hub, sku)) {
-            *left -= q;
         }
     }
     let compact: Vec<(&str, &str, i64)> = items
@@ -375,9 +375,19 @@ fn reserve_one<'a>(
         .collect();
     let json = serde_json::to_string(&compact)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-    c.prepare_cached(
-        "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![s, o, json, at])?;
+    let added = c
+        .prepare_cached(
+            "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (seller_id, order_id) DO NOTHING",
+        )?
+        .execute(params![s, o, json, at])?;
+    if added == 0 {
+        return Ok(Reservation::AlreadyReserved);
+    }
+    for &(hub, sku, q) in &want {
+        if let Some(Some(left)) = levels.get_mut(&(hub, sku)) {
+            *left -= q;
+        }
+    }
     Ok(Reservation::Reserved)
 }

@@ -98,6 +98,37 @@ warehouse_test!(reserve_deducts_every_item, async |f| {
     assert_eq!(f.stock("H2", "S1").await, Some(2));
 });
 
+warehouse_test!(
+    an_order_reserved_already_is_not_short_when_its_stock_is_gone,
+    async |f| {
+        f.set_stock(&[("H1", "S1", 4)]).await;
+        let wms = f.warehouse().await;
+        let k = order_key("1", "1012");
+        let items = [order_item("H1", "S1", 4)];
+        assert_eq!(
+            wms.reserve(&k, &items).await.unwrap(),
+            Reservation::Reserved
+        );
+        assert_eq!(f.stock("H1", "S1").await, Some(0));
+        assert_eq!(
+            wms.reserve(&k, &items).await.unwrap(),
+            Reservation::AlreadyReserved,
+            "its own reservation took the stock: asked again, it is reserved, not short"
+        );
+        assert_eq!(
+            wms.reserve_many(&[(k.clone(), items.to_vec())])
+                .await
+                .unwrap(),
+            [Reservation::AlreadyReserved]
+        );
+        assert!(matches!(
+            wms.reserve(&order_key("1", "1013"), &items).await.unwrap(),
+            Reservation::Insufficient { .. }
+        ));
+        assert_eq!(f.stock("H1", "S1").await, Some(0));
+    }
+);
+
 warehouse_test!(reserving_the_same_order_again_deducts_nothing, async |f| {
     f.set_stock(&[("H1", "S1", 10)]).await;
     let wms = f.warehouse().await;
