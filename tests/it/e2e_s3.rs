@@ -73,6 +73,17 @@ impl Cluster {
         m
     }
 
+    /// A [`Cluster::submitter`] with the sample orders file at `storage/orders.csv`.
+    fn submitter_with_sample(&self) -> Oms {
+        let m = self.submitter();
+        fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/storage/orders.csv"),
+            m.root.join("orders.csv"),
+        )
+        .expect("the sample file");
+        m
+    }
+
     fn start_wms(&mut self) {
         self.wms_proc = Some(self.wms.serve_wms(&self.wms_bind));
     }
@@ -337,12 +348,7 @@ async fn serve_uploads_local_files_and_refuses_objects_outside_the_prefixes() {
     };
     c.wms.ok(&["inventory", "load", "storage/inventory.csv"]);
     c.start_wms();
-    let api = c.submitter();
-    fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/storage/orders.csv"),
-        api.root.join("orders.csv"),
-    )
-    .expect("the sample file");
+    let api = c.submitter_with_sample();
     let sample = fs::read_to_string(api.root.join("orders.csv")).expect("the sample file");
     c.s3.put(&c.bucket, "in/theirs.csv", &sample);
     c.s3.put(&c.bucket, "private/orders.csv", &sample);
@@ -394,12 +400,7 @@ fn a_drain_gives_up_with_exit_4_while_s3_is_unreachable() {
     };
     c.wms.ok(&["inventory", "load", "storage/inventory.csv"]);
     c.start_wms();
-    let submitter = c.submitter();
-    fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/storage/orders.csv"),
-        submitter.root.join("orders.csv"),
-    )
-    .expect("the sample file");
+    let submitter = c.submitter_with_sample();
     let job_id = submitter.submit("storage/orders.csv");
 
     let mut cut_off = c.machine();
