@@ -30,13 +30,40 @@ fn parse_id(raw: &str) -> Result<Arc<str>, FieldError> {
     if v.is_empty() {
         return Err(FieldError::Empty);
     }
-    if v.chars().count() > MAX_ID_LEN {
+    // Ids are ASCII nearly always: one pass over the bytes answers both questions.
+    let (len, control) = if v.is_ascii() {
+        (v.len(), v.bytes().any(|b| b.is_ascii_control()))
+    } else {
+        (v.chars().count(), v.chars().any(char::is_control))
+    };
+    if len > MAX_ID_LEN {
         return Err(FieldError::TooLong { max: MAX_ID_LEN });
     }
-    if v.chars().any(char::is_control) {
+    if control {
         return Err(FieldError::ControlChar);
     }
     Ok(Arc::from(v))
+}
+
+/// Reads an id from any text a deserializer has, borrowed or owned, without copying it
+/// into a `String` first.
+struct IdVisitor<T>(std::marker::PhantomData<T>);
+
+/// An id type made from text [`parse_id`] has checked.
+trait FromChecked {
+    fn from_checked(v: Arc<str>) -> Self;
+}
+
+impl<T: FromChecked> serde::de::Visitor<'_> for IdVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        parse_id(v).map(T::from_checked).map_err(E::custom)
+    }
 }
 
 macro_rules! id_type {
@@ -45,9 +72,20 @@ macro_rules! id_type {
         ///
         /// Shared text: a clone is a reference count, not a copy (a file names the same
         /// hubs and SKUs on millions of rows).
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-        #[serde(try_from = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(Arc<str>);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(IdVisitor(std::marker::PhantomData))
+            }
+        }
+
+        impl FromChecked for $name {
+            fn from_checked(v: Arc<str>) -> Self {
+                Self(v)
+            }
+        }
 
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -82,7 +82,16 @@ fn read_published(payload: &str) -> Option<Values<'_>> {
         c.eat("\":\"")?;
         head[i] = c.string()?;
     }
-    c.eat(",\"items\":[")?;
+    c.eat(",\"items\":")?;
+    let items = published_items(&mut c)?;
+    c.eat("}")?;
+    c.done().then_some(Values { head, items })
+}
+
+/// Items in the published form (`[{"sku_id":…,"hub_id":…,"quantity":…},…]`), as
+/// `[sku, hub, quantity]`.
+fn published_items<'a>(c: &mut Cursor<'a>) -> Option<Vec<[&'a str; 3]>> {
+    c.eat("[")?;
     let mut items = Vec::new();
     if c.eat("]").is_none() {
         loop {
@@ -100,8 +109,17 @@ fn read_published(payload: &str) -> Option<Values<'_>> {
             c.eat(",")?;
         }
     }
-    c.eat("}")?;
-    c.done().then_some(Values { head, items })
+    Some(items)
+}
+
+/// An order's items as its row keeps them (the JSON `serde_json` writes for
+/// `Vec<OrderItem>`, the same as an event's `items`), as `[sku, hub, quantity]`
+/// borrowed from `json`; `None` for any other text (then read it with `serde_json`).
+#[must_use]
+pub fn stored_items(json: &str) -> Option<Vec<[&str; 3]>> {
+    let mut c = Cursor::new(json);
+    let items = published_items(&mut c)?;
+    c.done().then_some(items)
 }
 
 /// The values of a payload in the compact form.
@@ -242,6 +260,38 @@ mod tests {
             compact(&event(&[("15", "1", 2)], "1011")).unwrap(),
             r#"["order_created","1","1011","6f1c2a3b-0000-4000-8000-000000000001","on_hold",[["15","1",2]]]"#
         );
+    }
+
+    #[test]
+    fn an_orders_stored_items_are_read_without_a_json_parser_and_anything_else_is_not() {
+        let items = vec![
+            OrderItem {
+                sku_id: SkuId::parse("15").unwrap(),
+                hub_id: HubId::parse("hub-ø").unwrap(),
+                quantity: Quantity::new(2).unwrap(),
+            },
+            OrderItem {
+                sku_id: SkuId::parse("7").unwrap(),
+                hub_id: HubId::parse("1").unwrap(),
+                quantity: Quantity::new(1_000_000).unwrap(),
+            },
+        ];
+        let json = serde_json::to_string(&items).unwrap();
+        assert_eq!(
+            stored_items(&json),
+            Some(vec![["15", "hub-ø", "2"], ["7", "1", "1000000"]])
+        );
+        assert_eq!(stored_items("[]"), Some(vec![]));
+        for other in [
+            "",
+            "[",
+            r#"[{"sku_id":"a\"b","hub_id":"1","quantity":1}]"#,
+            r#"[{"hub_id":"1","sku_id":"2","quantity":1}]"#,
+            r#"[{"sku_id":"2","hub_id":"1","quantity":1.5}]"#,
+            &format!("{json} "),
+        ] {
+            assert_eq!(stored_items(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The embedded order store: `orders` (items kept as JSON in the order's row),
 //! `order_history`, `jobs` and `job_rejects`, unique on (seller_id, order_id).
 
+use super::codec;
 use super::db::{Db, now_rfc3339, port_error};
 use super::tx::write;
 use crate::domain::{
-    Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Reject, Status,
-    StatusChange,
+    HubId, Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Quantity,
+    Reject, SkuId, Status, StatusChange,
 };
 use crate::ports::{Inserted, JobRecord, OrderFilter, OrderStore, StoreError};
 use async_trait::async_trait;
@@ -33,9 +34,29 @@ fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> rusqlite::Result<T>
 const ORDER_COLS: &str =
     "seller_id, order_id, status, reason, items, job_id, created_at, updated_at";
 
+/// An order's items from its row's JSON: the form `oms` writes is read directly, any
+/// other (or a value that is not valid) through `serde_json`, whose error is kept.
+fn items_from_json(json: &str) -> rusqlite::Result<Vec<OrderItem>> {
+    let fast = codec::stored_items(json).and_then(|items| {
+        items
+            .into_iter()
+            .map(|[sku, hub, q]| {
+                Some(OrderItem {
+                    sku_id: SkuId::parse(sku).ok()?,
+                    hub_id: HubId::parse(hub).ok()?,
+                    quantity: Quantity::new(q.parse().ok()?).ok()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+    });
+    match fast {
+        Some(items) => Ok(items),
+        None => serde_json::from_str(json).map_err(bad_row),
+    }
+}
+
 fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
-    let items: String = r.get(4)?;
-    let items: Vec<OrderItem> = serde_json::from_str(&items).map_err(bad_row)?;
+    let items = items_from_json(r.get_ref(4)?.as_str()?)?;
     Ok(Order {
         seller_id: crate::domain::SellerId::parse(&r.get::<_, String>(0)?).map_err(bad_row)?,
         order_id: crate::domain::OrderId::parse(&r.get::<_, String>(1)?).map_err(bad_row)?,
@@ -387,8 +408,13 @@ impl OrderStore for EmbeddedStore {
                     i64::try_from(f.offset).unwrap_or(i64::MAX)
                 ));
                 let mut q = c.prepare_cached(&sql)?;
-                let rows = q.query_map(params_from_iter(args), order_from_row)?;
-                rows.collect::<Result<Vec<_>, _>>()
+                // Sized at once: growing a vector of orders step by step costs a page
+                // of the listing more than reading it.
+                let mut out = Vec::with_capacity(f.limit.min(1000));
+                for o in q.query_map(params_from_iter(args), order_from_row)? {
+                    out.push(o?);
+                }
+                Ok(out)
             })
             .await
             .map_err(map)
