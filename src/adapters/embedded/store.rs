@@ -5,8 +5,8 @@ use super::codec;
 use super::db::{Db, now_rfc3339, port_error};
 use super::tx::write;
 use crate::domain::{
-    HubId, Job, JobCounts, JobState, NewOrder, Order, OrderItem, OrderKey, Outcome, Quantity,
-    Reject, SkuId, Status, StatusChange,
+    HubId, Job, JobCounts, JobState, NewOrder, Order, OrderId, OrderItem, OrderKey, Outcome,
+    Quantity, Reject, SellerId, SkuId, Status, StatusChange,
 };
 use crate::ports::{Inserted, JobRecord, OrderFilter, OrderStore, StoreError};
 use async_trait::async_trait;
@@ -44,7 +44,7 @@ fn items_from_json(json: &str) -> rusqlite::Result<Vec<OrderItem>> {
                 Some(OrderItem {
                     sku_id: SkuId::parse(sku).ok()?,
                     hub_id: HubId::parse(hub).ok()?,
-                    quantity: Quantity::new(q.parse().ok()?).ok()?,
+                    quantity: Quantity::parse(q).ok()?,
                 })
             })
             .collect::<Option<Vec<_>>>()
@@ -58,8 +58,8 @@ fn items_from_json(json: &str) -> rusqlite::Result<Vec<OrderItem>> {
 fn order_from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
     let items = items_from_json(r.get_ref(4)?.as_str()?)?;
     Ok(Order {
-        seller_id: crate::domain::SellerId::parse(&r.get::<_, String>(0)?).map_err(bad_row)?,
-        order_id: crate::domain::OrderId::parse(&r.get::<_, String>(1)?).map_err(bad_row)?,
+        seller_id: SellerId::parse(r.get_ref(0)?.as_str()?).map_err(bad_row)?,
+        order_id: OrderId::parse(r.get_ref(1)?.as_str()?).map_err(bad_row)?,
         status: parse_col(&r.get::<_, String>(2)?)?,
         reason: r.get(3)?,
         items,
@@ -543,5 +543,31 @@ impl OrderStore for EmbeddedStore {
             })
             .await
             .map_err(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::items_from_json;
+
+    #[test]
+    fn items_another_writer_spaced_or_reordered_read_the_same_and_bad_ones_fail() {
+        let ours = r#"[{"sku_id":"15","hub_id":"1","quantity":2},{"sku_id":"7","hub_id":"h","quantity":1}]"#;
+        let theirs = r#"[ {"hub_id": "1", "sku_id": "15", "quantity": 2},
+                          {"quantity": 1, "sku_id": "7", "hub_id": "h"} ]"#;
+        let read = items_from_json(ours).unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].sku_id.as_str(), "15");
+        assert_eq!(read[1].hub_id.as_str(), "h");
+        assert_eq!(read[1].quantity.get(), 1);
+        assert_eq!(items_from_json(theirs).unwrap(), read);
+        for bad in [
+            r#"[{"sku_id":"15","hub_id":"1","quantity":0}]"#,
+            r#"[{"sku_id":"","hub_id":"1","quantity":2}]"#,
+            r#"[{"sku_id":"15","quantity":2}]"#,
+            "not json",
+        ] {
+            assert!(items_from_json(bad).is_err(), "{bad}");
+        }
     }
 }
