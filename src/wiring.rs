@@ -202,7 +202,7 @@ pub fn require_storage_root(config: &Config) -> Result<(), String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// A short command (submit, a query): the embedded connection checkpoints its WAL
-    /// itself.
+    /// itself; Kafka is contacted only when the command uses the bus.
     Command,
     /// A long-running worker (`ingest`, `fulfil`, `serve`): the shared embedded
     /// connection leaves its WAL checkpoints to a thread of their own.
@@ -244,10 +244,14 @@ pub async fn backends(config: &Config, role: Role) -> anyhow::Result<Backends> {
     let bus: Arc<dyn EventBus> = match kafka_settings(config) {
         None => Arc::new(EmbeddedBus::new(db(), bus_settings(config))),
         Some(settings) => Arc::new(
-            KafkaBus::connect(settings)
-                .await
-                .map_err(AppError::from)
-                .context("Kafka (OMS_KAFKA_BROKERS)")?,
+            match role {
+                // A worker publishes or consumes: it says at its start that Kafka is down.
+                Role::Worker => KafkaBus::connect(settings).await,
+                // A command meets Kafka only if it uses the bus (`orders ls` never does).
+                Role::Command => KafkaBus::new(settings),
+            }
+            .map_err(AppError::from)
+            .context("Kafka (OMS_KAFKA_BROKERS)")?,
         ),
     };
     let store: Arc<dyn OrderStore> = match &config.store_backend {

@@ -1,6 +1,6 @@
 //! Operator commands on the embedded default, off a terminal: a job's rejects as CSV
 //! for the seller to fix, retrying on_hold orders after a restock (and the refusal to
-//! do it unasked), listings in every output format.
+//! do it unasked), listings in every output format, queries while Kafka is down.
 
 use crate::support::*;
 
@@ -169,4 +169,26 @@ fn job_rejects_keep_their_rows_in_crlf_files_with_blank_lines() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(&rows[1][..6], ["B", "15", "0", "1", "1", "5"]);
     assert_eq!(rows[1][6], "quantity");
+}
+
+#[test]
+fn queries_work_while_kafka_is_down_and_workers_say_it_is() {
+    let mut oms = Oms::new();
+    oms.ok(&["inventory", "load", "storage/inventory.csv"]);
+    let job = oms.submit("storage/orders.csv");
+    oms.ingest_drain();
+    // The bus is now a Kafka nobody listens on; the store is still the embedded one.
+    oms.set_env("OMS_KAFKA_BROKERS", format!("127.0.0.1:{}", free_port()));
+    let orders = oms.orders();
+    assert_eq!(orders.len(), 6, "{orders:?}");
+    assert!(
+        orders.iter().all(|o| o["status"] == "on_hold"),
+        "{orders:?}"
+    );
+    let jobs = oms.ok(&["jobs", "ls", "--output", "json"]).stdout;
+    assert!(jobs.contains(&job), "{jobs}");
+    // A worker needs the bus: it stops at once, naming it.
+    let r = oms.run(&["fulfil", "--drain"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("OMS_KAFKA_BROKERS"), "{}", r.stderr);
 }

@@ -1,4 +1,5 @@
-//! The event bus on Kafka (rdkafka): one topic, created on connect when missing;
+//! The event bus on Kafka (rdkafka): one topic, created when missing (on connect, or
+//! on first use for a bus made with [`KafkaBus::new`]);
 //! keyed, idempotent publishing (a key always lands in one partition, in order);
 //! consumer-group members that commit explicit offsets synchronously, only for the
 //! events they are given; and lag from the group's committed offsets against the
@@ -77,6 +78,8 @@ pub struct KafkaSettings {
 pub struct KafkaBus {
     settings: Arc<KafkaSettings>,
     producer: FutureProducer<Logging>,
+    /// Set once the topic is known to exist (looked up, or created, on first use).
+    topic_ready: Arc<tokio::sync::OnceCell<()>>,
     /// One non-subscribing client per group asked about, for `lag`.
     lag_clients: Arc<Mutex<HashMap<String, Arc<BaseConsumer<Logging>>>>>,
 }
@@ -111,39 +114,65 @@ fn millis(d: Duration) -> String {
 }
 
 impl KafkaBus {
-    /// Connects and creates the topic when missing.
+    /// The bus, without contacting a broker yet: the topic is looked up (and created
+    /// when missing) on first use. A command that reads only the store (`oms orders
+    /// ls`) then works while Kafka is down.
     ///
     /// # Errors
-    /// [`BusError::Unavailable`] when no broker answers, [`BusError::Other`].
-    pub async fn connect(settings: KafkaSettings) -> Result<Self, BusError> {
+    /// [`BusError::Other`]: an empty topic name, settings librdkafka refuses.
+    pub fn new(settings: KafkaSettings) -> Result<Self, BusError> {
         if settings.topic.trim().is_empty() {
             return Err(BusError::Other("the Kafka topic name is empty".into()));
         }
-        topic::ensure_topic(&settings).await?;
         let producer = producer::producer(&settings)?;
         Ok(Self {
             settings: Arc::new(settings),
             producer,
+            topic_ready: Arc::new(tokio::sync::OnceCell::new()),
             lag_clients: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// Connects and creates the topic when missing: a worker learns at its start that
+    /// the bus is down.
+    ///
+    /// # Errors
+    /// [`BusError::Unavailable`] when no broker answers, [`BusError::Other`].
+    pub async fn connect(settings: KafkaSettings) -> Result<Self, BusError> {
+        let bus = Self::new(settings)?;
+        bus.ready().await?;
+        Ok(bus)
+    }
+
+    /// Makes sure the topic exists, once per bus (a failed attempt is tried again on
+    /// the next use).
+    async fn ready(&self) -> Result<(), BusError> {
+        self.topic_ready
+            .get_or_try_init(|| topic::ensure_topic(&self.settings))
+            .await
+            .map(|&()| ())
     }
 }
 
 #[async_trait]
 impl EventBus for KafkaBus {
     async fn publish(&self, events: &[Event]) -> Result<(), BusError> {
+        self.ready().await?;
         producer::publish(&self.producer, &self.settings.topic, events).await
     }
 
     async fn subscribe(&self, group: &str) -> Result<Box<dyn Consumer>, BusError> {
+        self.ready().await?;
         Ok(Box::new(KafkaConsumer::join(&self.settings, group)?))
     }
 
     async fn lag(&self, group: &str) -> Result<u64, BusError> {
+        self.ready().await?;
         self.group_lag(group).await
     }
 
     async fn groups(&self) -> Result<Option<Vec<GroupState>>, BusError> {
+        self.ready().await?;
         self.topic_groups().await
     }
 }

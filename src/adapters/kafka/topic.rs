@@ -61,12 +61,23 @@ pub(super) async fn inspect(
 }
 
 /// Creates the topic of `settings` unless it exists, then waits until its partitions
-/// are known.
+/// are known. The metadata is read first: a topic that exists costs no admin request
+/// (a client not allowed to create topics, or a broker whose admin requests stall,
+/// still uses an existing topic).
 ///
 /// # Errors
 /// [`BusError::Unavailable`] when no broker answers or the topic shows no partitions in
 /// time, [`BusError::Other`] (creation refused).
 pub(super) async fn ensure_topic(settings: &KafkaSettings) -> Result<(), BusError> {
+    match inspect(settings, REQUEST_TIMEOUT).await {
+        Ok(Inspection {
+            partitions: Some(p),
+            ..
+        }) if p > 0 => return Ok(()),
+        Err(e @ BusError::Unavailable(_)) => return Err(e),
+        // Missing, or the metadata said something odd: creating it tells.
+        Ok(_) | Err(_) => {}
+    }
     let admin: AdminClient<Logging> = base_config(settings)
         .create_with_context(Logging)
         .map_err(|e| map_err("create admin client", e))?;
