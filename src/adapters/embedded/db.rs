@@ -7,7 +7,8 @@ use super::schema::{MIGRATIONS, SCHEMA, VERSION};
 use crate::ports::Detail;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// The file name of the embedded database inside the data dir.
@@ -74,11 +75,17 @@ pub(super) fn port_error<E>(
     variant(Detail::caused(e.to_string(), e))
 }
 
-/// One connection to the embedded database, usable from async code.
+/// One connection to the embedded database, usable from async code, and a few more
+/// that only read ([`Db::read`]), opened when first needed: in WAL mode readers do not
+/// wait for each other nor for the writer, so a server's queries run on both cores.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    readers: Arc<Readers>,
+    /// Set while a unit of work holds a transaction open on `conn`: reads then stay on
+    /// `conn`, so the unit of work sees its own writes.
+    in_unit: Arc<AtomicBool>,
     /// Set by [`Db::checkpoint_in_background`]; stops with the last clone.
     checkpointer: Option<Arc<Checkpointer>>,
 }
@@ -133,9 +140,16 @@ impl Db {
         prepare_schema(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers::new(path.clone())),
             path,
+            in_unit: Arc::new(AtomicBool::new(false)),
             checkpointer: None,
         })
+    }
+
+    /// Marks whether a unit of work holds a transaction open on the writing connection.
+    pub(super) fn set_in_unit(&self, open: bool) {
+        self.in_unit.store(open, Ordering::SeqCst);
     }
 
     /// Moves WAL checkpoints off this connection onto a thread of their own (the
@@ -199,6 +213,107 @@ impl Db {
         .await
         .expect("database task panicked")
     }
+
+    /// Runs `f`, which only reads, off the async threads on a reading connection (the
+    /// writing one while a unit of work is open, or when no other can be opened). It
+    /// sees everything committed before it started.
+    pub async fn read<F, R>(&self, f: F) -> R
+    where
+        F: FnOnce(&Connection) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        if self.in_unit.load(Ordering::SeqCst) {
+            return self.call(move |c| f(c)).await;
+        }
+        let readers = Arc::clone(&self.readers);
+        let writer = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || match readers.take() {
+            Some(c) => {
+                let r = f(&c);
+                readers.give_back(c);
+                r
+            }
+            None => f(&writer.lock().unwrap_or_else(|p| p.into_inner())),
+        })
+        .await
+        .expect("database task panicked")
+    }
+}
+
+/// The reading connections: at most one per core, opened when first needed and kept.
+struct Readers {
+    path: PathBuf,
+    max: usize,
+    state: Mutex<ReadersState>,
+    freed: Condvar,
+}
+
+struct ReadersState {
+    idle: Vec<Connection>,
+    open: usize,
+    /// Opening one failed: reads use the writing connection from then on.
+    broken: bool,
+}
+
+impl Readers {
+    fn new(path: PathBuf) -> Self {
+        let max = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        Self {
+            path,
+            max,
+            state: Mutex::new(ReadersState {
+                idle: Vec::new(),
+                open: 0,
+                broken: false,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// An idle reader, a new one while fewer than `max` are open, else the next one
+    /// given back; `None` when one cannot be opened.
+    fn take(&self) -> Option<Connection> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if s.broken {
+                return None;
+            }
+            if let Some(c) = s.idle.pop() {
+                return Some(c);
+            }
+            if s.open < self.max {
+                s.open += 1;
+                drop(s);
+                let opened = open_reader(&self.path);
+                let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                return match opened {
+                    Ok(c) => Some(c),
+                    Err(_) => {
+                        s.open -= 1;
+                        s.broken = true;
+                        self.freed.notify_all();
+                        None
+                    }
+                };
+            }
+            s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn give_back(&self, c: Connection) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.idle.push(c);
+        self.freed.notify_one();
+    }
+}
+
+/// A connection that only reads (`query_only`), with the writer's busy timeout.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(Duration::from_secs(30))?;
+    c.pragma_update(None, "query_only", true)?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(c)
 }
 
 /// The schema version of the database on `c` (`PRAGMA user_version`).

@@ -289,7 +289,7 @@ impl OrderStore for EmbeddedStore {
     async fn get_orders(&self, keys: &[OrderKey]) -> Result<Vec<Order>, StoreError> {
         let keys = keys.to_vec();
         self.db
-            .call(move |c| orders_by_key(c, &keys))
+            .read(move |c| orders_by_key(c, &keys))
             .await
             .map_err(map)
     }
@@ -297,7 +297,7 @@ impl OrderStore for EmbeddedStore {
     async fn get_order(&self, key: &OrderKey) -> Result<Option<Order>, StoreError> {
         let key = key.clone();
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 let Some(mut order) = orders_by_key(c, std::slice::from_ref(&key))?.pop() else {
                     return Ok(None);
                 };
@@ -372,7 +372,7 @@ impl OrderStore for EmbeddedStore {
     async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
         let f = filter.clone();
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 let mut sql = format!("SELECT {ORDER_COLS} FROM orders WHERE 1 = 1");
                 let mut args: Vec<Value> = Vec::new();
                 let mut arg = |sql: &mut String, clause: &str, v: String| {
@@ -423,21 +423,21 @@ impl OrderStore for EmbeddedStore {
     async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
         let id = job_id.to_owned();
         self.db
-            .call(move |c| load_job(c, &id, true))
+            .read(move |c| load_job(c, &id, true))
             .await
             .map_err(map)
     }
 
     async fn count_jobs_by_state(&self) -> Result<Vec<(JobState, u64)>, StoreError> {
         self.db
-            .call(|c| count_by(c, "jobs", "state"))
+            .read(|c| count_by(c, "jobs", "state"))
             .await
             .map_err(map)
     }
 
     async fn count_orders_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
         self.db
-            .call(|c| count_by(c, "orders", "status"))
+            .read(|c| count_by(c, "orders", "status"))
             .await
             .map_err(map)
     }
@@ -449,7 +449,7 @@ impl OrderStore for EmbeddedStore {
     ) -> Result<Vec<String>, StoreError> {
         let prefix = prefix.to_owned();
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 // The key's order keeps the ids with one prefix together, from the
                 // first id >= the prefix on.
                 c.prepare_cached(
@@ -473,7 +473,7 @@ impl OrderStore for EmbeddedStore {
     ) -> Result<Option<Vec<(JobState, u64)>>, StoreError> {
         let since = since.to_owned();
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 c.prepare_cached(
                     "SELECT state, COUNT(*) FROM jobs WHERE updated_at >= ?1
                      GROUP BY state ORDER BY state",
@@ -492,7 +492,7 @@ impl OrderStore for EmbeddedStore {
         &self,
     ) -> Result<Option<Vec<(Status, Option<String>, u64)>>, StoreError> {
         self.db
-            .call(|c| {
+            .read(|c| {
                 c.prepare_cached(
                     "SELECT status, reason, COUNT(*) FROM orders
                      GROUP BY status, reason ORDER BY status, reason",
@@ -513,7 +513,7 @@ impl OrderStore for EmbeddedStore {
 
     async fn last_job_errors(&self, limit: usize) -> Result<Option<Vec<Job>>, StoreError> {
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 c.prepare_cached(&format!(
                     "SELECT {JOB_COLS} FROM {JOBS} WHERE error IS NOT NULL
                      ORDER BY updated_at DESC, job_id LIMIT ?1"
@@ -531,7 +531,7 @@ impl OrderStore for EmbeddedStore {
 
     async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 c.prepare(&format!(
                     "SELECT {JOB_COLS} FROM {JOBS} ORDER BY created_at DESC, job_id LIMIT ?1"
                 ))?

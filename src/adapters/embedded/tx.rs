@@ -93,6 +93,8 @@ fn tx_error(e: rusqlite::Error) -> TxError {
 #[async_trait]
 impl UnitOfWork for Db {
     async fn begin(&self) -> Result<(), TxError> {
+        // Reads from here on see the unit's own writes: they stay on its connection.
+        self.set_in_unit(true);
         self.call(|c| {
             // A unit of work left open by an abandoned attempt: drop it.
             Scope::Transaction.rollback(c);
@@ -103,18 +105,21 @@ impl UnitOfWork for Db {
     }
 
     async fn commit(&self) -> Result<(), TxError> {
-        self.call(|c| {
-            if c.is_autocommit() {
-                return Ok(());
-            }
-            Scope::Transaction.commit(c)
-        })
-        .await
-        .map_err(tx_error)
+        let done = self
+            .call(|c| {
+                if c.is_autocommit() {
+                    return Ok(());
+                }
+                Scope::Transaction.commit(c)
+            })
+            .await;
+        self.set_in_unit(false);
+        done.map_err(tx_error)
     }
 
     async fn rollback(&self) {
         self.call(|c| Scope::Transaction.rollback(c)).await;
+        self.set_in_unit(false);
     }
 }
 
