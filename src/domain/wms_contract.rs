@@ -10,6 +10,11 @@
 //!   found"}`.
 //! - `POST reserve` [`ReserveBody`]: 200 [`ReserveAnswer`] with status `reserved` or
 //!   `already_reserved`; 409 with the error and the short (hub, sku).
+//! - `POST reserve_many` [`ReserveManyBody`] (oms's too: up to [`RESERVE_MANY_MAX`]
+//!   orders in one request, each decided as `reserve` would): 200 [`ReserveManyAnswer`],
+//!   one [`ReserveAnswer`] per order in the request's order, a short order's with the
+//!   error and the (hub, sku); 400 when any order of the request is not valid (none is
+//!   reserved then).
 
 use crate::domain::OrderItem;
 use serde::{Deserialize, Serialize};
@@ -20,6 +25,12 @@ pub const VALIDATE_ORDER: &str = "api/v1/orders/validate_order";
 pub const VALIDATE_INVENTORY: &str = "api/v1/orders/validate_inventory";
 /// `reserve` (oms's batch endpoint), relative to the warehouse's base URL.
 pub const RESERVE: &str = "api/v1/orders/reserve";
+
+/// `reserve_many` (several orders' `reserve` in one request), relative to the
+/// warehouse's base URL.
+pub const RESERVE_MANY: &str = "api/v1/orders/reserve_many";
+/// Most orders one `reserve_many` request carries.
+pub const RESERVE_MANY_MAX: usize = 500;
 
 /// `validate_order`'s message when hub and SKU exist.
 pub const VALIDATION_SUCCESSFUL: &str = "Validation successful";
@@ -55,6 +66,19 @@ pub struct ReserveBody {
     pub seller_id: String,
     pub order_id: String,
     pub items: Vec<OrderItem>,
+}
+
+/// The body of `reserve_many`: `{"orders":[<reserve body>, ...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveManyBody {
+    pub orders: Vec<ReserveBody>,
+}
+
+/// The answer of `reserve_many`: `{"results":[<reserve answer>, ...]}`, in the order of
+/// the request's orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveManyAnswer {
+    pub results: Vec<ReserveAnswer>,
 }
 
 /// The answer of `reserve`: `{"status":"reserved"|"already_reserved"}` (200) or

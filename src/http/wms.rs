@@ -2,7 +2,9 @@
 //! served through the port traits ([`Warehouse`] and [`Inventory`]), in the shapes of
 //! [`crate::domain::wms_contract`]. It answers the original wms-service contract
 //! (`validate_order`, `validate_inventory`) and adds `reserve`, which deducts every
-//! item of one order all or nothing and is idempotent by (seller, order).
+//! item of one order all or nothing and is idempotent by (seller, order), and
+//! `reserve_many`, the same for several orders in one request (a client with many
+//! orders pays one round trip for them, not one each).
 //!
 //! Secure by default, as `oms serve` ([`super::guard`]): with a token (`OMS_WMS_TOKEN`)
 //! every `/api` route needs `Authorization: Bearer TOKEN` (`validate_inventory` and
@@ -19,8 +21,9 @@ use super::guard;
 use crate::domain::access::TokenHash;
 use crate::domain::wms_contract::{
     ALREADY_RESERVED, Answer, INSUFFICIENT_INVENTORY, INVENTORY_NOT_FOUND, INVENTORY_UPDATED,
-    RESERVE, RESERVED, ReserveAnswer, ReserveBody, VALIDATE_INVENTORY, VALIDATE_ORDER,
-    VALIDATION_SUCCESSFUL, ValidateInventoryBody, ValidateOrderBody,
+    RESERVE, RESERVE_MANY, RESERVE_MANY_MAX, RESERVED, ReserveAnswer, ReserveBody,
+    ReserveManyAnswer, ReserveManyBody, VALIDATE_INVENTORY, VALIDATE_ORDER, VALIDATION_SUCCESSFUL,
+    ValidateInventoryBody, ValidateOrderBody,
 };
 use crate::domain::{HubId, OrderId, OrderItem, OrderKey, Quantity, SellerId, SkuId};
 use crate::ports::{Deduction, Inventory, Reservation, Validation, Warehouse};
@@ -36,7 +39,8 @@ use serde::de::DeserializeOwned;
 use std::sync::{Arc, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
-/// Largest request body accepted: `reserve` carries every item of one order.
+/// Largest request body accepted: `reserve` carries every item of one order,
+/// `reserve_many` those of up to [`RESERVE_MANY_MAX`] orders.
 pub const BODY_LIMIT: usize = 1 << 20;
 
 /// What the server needs of a warehouse: its word on pairs and orders, and its stock
@@ -82,24 +86,39 @@ struct Reserves {
 }
 
 impl Reserves {
-    /// Decides `order` together with whatever else is waiting.
-    async fn decide<W: Served>(
-        &self,
-        w: &W,
-        order: (OrderKey, Vec<OrderItem>),
-    ) -> Result<Reservation, String> {
-        let queue = self.queue.get_or_init(|| {
+    /// The queue, its task started on the first call.
+    fn queue<W: Served>(&self, w: &W) -> &mpsc::UnboundedSender<Pending> {
+        self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(decide_waiting(w.clone(), rx));
             tx
-        });
-        let (answer, answered) = oneshot::channel();
-        queue
-            .send(Pending { order, answer })
-            .map_err(|_| "the warehouse stopped taking reservations".to_owned())?;
-        answered
-            .await
-            .map_err(|_| "the warehouse stopped before deciding the reservation".to_owned())?
+        })
+    }
+
+    /// Decides `orders` together with whatever else is waiting, answers in their order;
+    /// the first failure is the answer of all (orders already decided stay decided: a
+    /// second call finds them `already_reserved`).
+    async fn decide<W: Served>(
+        &self,
+        w: &W,
+        orders: Vec<(OrderKey, Vec<OrderItem>)>,
+    ) -> Result<Vec<Reservation>, String> {
+        let queue = self.queue(w);
+        let mut answers = Vec::with_capacity(orders.len());
+        for order in orders {
+            let (answer, answered) = oneshot::channel();
+            queue
+                .send(Pending { order, answer })
+                .map_err(|_| "the warehouse stopped taking reservations".to_owned())?;
+            answers.push(answered);
+        }
+        let mut decided = Vec::with_capacity(answers.len());
+        for answered in answers {
+            decided.push(answered.await.map_err(|_| {
+                "the warehouse stopped before deciding the reservation".to_owned()
+            })??);
+        }
+        Ok(decided)
     }
 }
 
@@ -200,30 +219,66 @@ async fn validate_inventory<W: Served>(State(s): State<Shop<W>>, body: Bytes) ->
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// One order of a `reserve` or `reserve_many` body, checked.
+fn reserve_order(b: ReserveBody) -> Result<(OrderKey, Vec<OrderItem>), Problem> {
+    let key = OrderKey {
+        seller_id: SellerId::parse(&b.seller_id)
+            .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("seller_id {e}")))?,
+        order_id: OrderId::parse(&b.order_id)
+            .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("order_id {e}")))?,
+    };
+    if b.items.is_empty() {
+        return Err(Problem(StatusCode::BAD_REQUEST, "items is empty".into()));
+    }
+    Ok((key, b.items))
+}
+
+/// How `reserve` answers a decided reservation (`reserve_many` gives the body).
+fn reserve_answer(r: Reservation) -> (StatusCode, ReserveAnswer) {
+    match r {
+        Reservation::Reserved => (StatusCode::OK, ReserveAnswer::status(RESERVED)),
+        Reservation::AlreadyReserved => (StatusCode::OK, ReserveAnswer::status(ALREADY_RESERVED)),
+        Reservation::Insufficient { hub_id, sku_id } => (
+            StatusCode::CONFLICT,
+            ReserveAnswer::insufficient(hub_id.to_string(), sku_id.to_string()),
+        ),
+    }
+}
+
 async fn reserve<W: Served>(State(s): State<Shop<W>>, body: Bytes) -> Reply {
     let run = async {
-        let b: ReserveBody = parse(&body)?;
-        let key = OrderKey {
-            seller_id: SellerId::parse(&b.seller_id)
-                .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("seller_id {e}")))?,
-            order_id: OrderId::parse(&b.order_id)
-                .map_err(|e| Problem(StatusCode::BAD_REQUEST, format!("order_id {e}")))?,
-        };
-        if b.items.is_empty() {
-            return Err(Problem(StatusCode::BAD_REQUEST, "items is empty".into()));
+        let order = reserve_order(parse(&body)?)?;
+        let decided = s.reserves.decide(&s.w, vec![order]).await;
+        let r = decided
+            .map_err(unavailable)?
+            .pop()
+            .ok_or_else(|| unavailable("the warehouse decided no reservation"))?;
+        let (status, a) = reserve_answer(r);
+        Ok::<_, Problem>(answer(status, a))
+    };
+    run.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn reserve_many<W: Served>(State(s): State<Shop<W>>, body: Bytes) -> Reply {
+    let run = async {
+        let b: ReserveManyBody = parse(&body)?;
+        if b.orders.is_empty() || b.orders.len() > RESERVE_MANY_MAX {
+            return Err(Problem(
+                StatusCode::BAD_REQUEST,
+                format!("orders must hold 1 to {RESERVE_MANY_MAX} orders"),
+            ));
         }
-        let decided = s.reserves.decide(&s.w, (key, b.items)).await;
-        match decided.map_err(unavailable)? {
-            Reservation::Reserved => Ok(answer(StatusCode::OK, ReserveAnswer::status(RESERVED))),
-            Reservation::AlreadyReserved => Ok(answer(
-                StatusCode::OK,
-                ReserveAnswer::status(ALREADY_RESERVED),
-            )),
-            Reservation::Insufficient { hub_id, sku_id } => Ok(answer(
-                StatusCode::CONFLICT,
-                ReserveAnswer::insufficient(hub_id.to_string(), sku_id.to_string()),
-            )),
-        }
+        let orders = b
+            .orders
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                reserve_order(o).map_err(|Problem(c, e)| Problem(c, format!("orders[{i}]: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let decided = s.reserves.decide(&s.w, orders).await.map_err(unavailable)?;
+        let results = decided.into_iter().map(|r| reserve_answer(r).1).collect();
+        Ok(answer(StatusCode::OK, ReserveManyAnswer { results }))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -253,7 +308,9 @@ fn routes<W: Served>(w: W, with_reserve: bool, token: Option<TokenHash>) -> Rout
             post(validate_inventory::<W>),
         );
     if with_reserve {
-        api = api.route(&format!("/{RESERVE}"), post(reserve::<W>));
+        api = api
+            .route(&format!("/{RESERVE}"), post(reserve::<W>))
+            .route(&format!("/{RESERVE_MANY}"), post(reserve_many::<W>));
     }
     if let Some(t) = token {
         api = api.route_layer(middleware::from_fn_with_state(t, guard::require));

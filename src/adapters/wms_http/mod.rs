@@ -16,8 +16,9 @@ pub use errors::UnexpectedStatus;
 pub use probe::{ProbeFailure, WmsProbe};
 
 use crate::domain::wms_contract::{
-    ALREADY_RESERVED, Answer, RESERVE, RESERVED, ReserveAnswer, ReserveBody, VALIDATE_INVENTORY,
-    VALIDATE_ORDER, ValidateInventoryBody, ValidateOrderBody,
+    ALREADY_RESERVED, Answer, RESERVE, RESERVE_MANY, RESERVE_MANY_MAX, RESERVED, ReserveAnswer,
+    ReserveBody, ReserveManyAnswer, VALIDATE_INVENTORY, VALIDATE_ORDER, ValidateInventoryBody,
+    ValidateOrderBody,
 };
 use crate::domain::{HubId, OrderItem, OrderKey, SkuId};
 use crate::ports::{Reservation, Validation, Warehouse, WmsError};
@@ -32,6 +33,9 @@ use std::time::Duration;
 /// [`Warehouse::reserve_many`].
 pub const RESERVE_CONCURRENCY: usize = 32;
 
+/// Most bytes of one `reserve_many` body: under the reference warehouse's 1 MiB limit.
+const RESERVE_MANY_BYTES: usize = 768 * 1024;
+
 const BATCH_UNKNOWN: u8 = 0;
 const BATCH_YES: u8 = 1;
 const BATCH_NO: u8 = 2;
@@ -44,6 +48,9 @@ pub struct HttpWarehouse {
     /// Whether the warehouse offers `reserve`: not known yet, yes, or no (then items
     /// are deducted one by one).
     batch: AtomicU8,
+    /// Whether the warehouse offers `reserve_many`: not known yet, yes, or no (then
+    /// each order is a request of its own).
+    many: AtomicU8,
     /// `Bearer TOKEN`, sent with every request when a token is set (marked sensitive,
     /// so no debug output shows it).
     auth: Option<reqwest::header::HeaderValue>,
@@ -77,6 +84,7 @@ impl HttpWarehouse {
             base,
             client,
             batch: AtomicU8::new(BATCH_UNKNOWN),
+            many: AtomicU8::new(BATCH_UNKNOWN),
             auth: None,
         })
     }
@@ -104,8 +112,23 @@ impl HttpWarehouse {
         path: &str,
         body: &B,
     ) -> Result<(StatusCode, String), WmsError> {
+        let body =
+            serde_json::to_vec(body).map_err(|e| WmsError::Protocol(e.to_string().into()))?;
+        self.post_bytes(path, body).await
+    }
+
+    /// [`Self::post`] of a body already in JSON.
+    async fn post_bytes(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, String), WmsError> {
         let url = self.base.join(path).map_err(bad_path)?;
-        let mut req = self.client.post(url).json(body);
+        let mut req = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
         if let Some(auth) = &self.auth {
             req = req.header(reqwest::header::AUTHORIZATION, auth.clone());
         }
@@ -135,20 +158,70 @@ impl HttpWarehouse {
         }
         let a: ReserveAnswer =
             serde_json::from_str(&text).map_err(|e| bad_body(RESERVE, status, &text, e))?;
-        match (status, a.status.as_deref()) {
-            (StatusCode::OK, Some(RESERVED)) => Ok(Some(Reservation::Reserved)),
-            (StatusCode::OK, Some(ALREADY_RESERVED)) => Ok(Some(Reservation::AlreadyReserved)),
-            (StatusCode::CONFLICT, _) => {
-                let hub = a.hub_id.as_deref().and_then(|h| HubId::parse(h).ok());
-                let sku = a.sku_id.as_deref().and_then(|s| SkuId::parse(s).ok());
-                let first = &items[0];
-                Ok(Some(Reservation::Insufficient {
-                    hub_id: hub.unwrap_or_else(|| first.hub_id.clone()),
-                    sku_id: sku.unwrap_or_else(|| first.sku_id.clone()),
-                }))
-            }
+        match status {
+            StatusCode::OK | StatusCode::CONFLICT => reservation(&a, status, items)
+                .map(Some)
+                .ok_or_else(|| unexpected(RESERVE, status, &text)),
             _ => Err(unexpected(RESERVE, status, &text)),
         }
+    }
+
+    /// `reserve_many` for `orders`, in requests of at most [`RESERVE_MANY_MAX`] orders
+    /// and [`RESERVE_MANY_BYTES`]; `None` when the warehouse does not offer it.
+    async fn reserve_in_batches(
+        &self,
+        orders: &[(OrderKey, Vec<OrderItem>)],
+    ) -> Result<Option<Vec<Reservation>>, WmsError> {
+        let mut out = Vec::with_capacity(orders.len());
+        let mut start = 0;
+        while start < orders.len() {
+            let mut body = br#"{"orders":["#.to_vec();
+            let mut end = start;
+            while end < orders.len() && end - start < RESERVE_MANY_MAX {
+                let (key, items) = &orders[end];
+                let one = serde_json::to_vec(&ReserveBody {
+                    seller_id: key.seller_id.to_string(),
+                    order_id: key.order_id.to_string(),
+                    items: items.clone(),
+                })
+                .map_err(|e| WmsError::Protocol(e.to_string().into()))?;
+                if end > start && body.len() + one.len() + 3 > RESERVE_MANY_BYTES {
+                    break;
+                }
+                if end > start {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&one);
+                end += 1;
+            }
+            body.extend_from_slice(b"]}");
+            let (status, text) = self.post_bytes(RESERVE_MANY, body).await?;
+            if lacks_endpoint(status) {
+                return Ok(None);
+            }
+            if status != StatusCode::OK {
+                return Err(unexpected(RESERVE_MANY, status, &text));
+            }
+            let a: ReserveManyAnswer = serde_json::from_str(&text)
+                .map_err(|e| bad_body(RESERVE_MANY, status, &text, e))?;
+            let chunk = &orders[start..end];
+            if a.results.len() != chunk.len() {
+                return Err(unexpected(RESERVE_MANY, status, &text));
+            }
+            for ((_, items), r) in chunk.iter().zip(&a.results) {
+                let conflict = if r.status.is_some() {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CONFLICT
+                };
+                out.push(
+                    reservation(r, conflict, items)
+                        .ok_or_else(|| unexpected(RESERVE_MANY, status, &text))?,
+                );
+            }
+            start = end;
+        }
+        Ok(Some(out))
     }
 
     /// The original contract: item by item. Not all-or-nothing and not idempotent.
@@ -173,6 +246,26 @@ impl HttpWarehouse {
             }
         }
         Ok(Reservation::Reserved)
+    }
+}
+
+/// The reservation `reserve` answered with `a` under `status` (200 or 409) for an order
+/// of `items`; `None` when the answer says neither. A short (hub, sku) the answer leaves
+/// out (or that is not valid) is taken to be the order's first item.
+fn reservation(a: &ReserveAnswer, status: StatusCode, items: &[OrderItem]) -> Option<Reservation> {
+    match (status, a.status.as_deref()) {
+        (StatusCode::OK, Some(RESERVED)) => Some(Reservation::Reserved),
+        (StatusCode::OK, Some(ALREADY_RESERVED)) => Some(Reservation::AlreadyReserved),
+        (StatusCode::CONFLICT, _) => {
+            let hub = a.hub_id.as_deref().and_then(|h| HubId::parse(h).ok());
+            let sku = a.sku_id.as_deref().and_then(|s| SkuId::parse(s).ok());
+            let first = items.first()?;
+            Some(Reservation::Insufficient {
+                hub_id: hub.unwrap_or_else(|| first.hub_id.clone()),
+                sku_id: sku.unwrap_or_else(|| first.sku_id.clone()),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -239,11 +332,46 @@ impl Warehouse for HttpWarehouse {
         .await
     }
 
-    /// Up to [`RESERVE_CONCURRENCY`] orders in flight at once, answers in order.
+    /// In `reserve_many` requests when the warehouse offers it (an order without items
+    /// is reserved without asking); otherwise up to [`RESERVE_CONCURRENCY`] orders in
+    /// flight at once. Answers in order.
     async fn reserve_many(
         &self,
         orders: &[(OrderKey, Vec<OrderItem>)],
     ) -> Result<Vec<Reservation>, WmsError> {
+        let asked: Vec<(OrderKey, Vec<OrderItem>)> = orders
+            .iter()
+            .filter(|(_, items)| !items.is_empty())
+            .cloned()
+            .collect();
+        if !asked.is_empty() && self.many.load(Ordering::Relaxed) != BATCH_NO {
+            match self.reserve_in_batches(&asked).await? {
+                Some(decided) => {
+                    self.many.store(BATCH_YES, Ordering::Relaxed);
+                    let mut decided = decided.into_iter();
+                    return orders
+                        .iter()
+                        .map(|(_, items)| {
+                            if items.is_empty() {
+                                Ok(Reservation::Reserved)
+                            } else {
+                                decided.next().ok_or_else(|| {
+                                    WmsError::Protocol(
+                                        "the warehouse answered too few reservations".into(),
+                                    )
+                                })
+                            }
+                        })
+                        .collect();
+                }
+                None => {
+                    tracing::debug!(
+                        "the warehouse has no reserve_many endpoint: one request per order"
+                    );
+                    self.many.store(BATCH_NO, Ordering::Relaxed);
+                }
+            }
+        }
         in_flight(
             orders
                 .iter()
