@@ -359,19 +359,21 @@ WHY = {
         "the file)."
     ),
     "fulfil over HTTP, oms wms serve": (
-        "each order is one POST /api/v1/orders/reserve (one order per request), 32 in flight of "
-        "a batch of 200; the warehouse decides what is waiting in one transaction. Client and "
-        "server share the two cores, and each order costs both of them JSON, HTTP framing "
-        "and thread hand-offs. On a machine about twice as fast (.import of 1M rows 0.85 s "
-        "against 2.0-2.3 s) it met 10k/s at 1M rows."
+        "a batch of 200 orders is one POST /api/v1/orders/reserve_many (before: one "
+        "POST reserve per order, 32 in flight), decided by the warehouse in one "
+        "transaction; client and server share the two cores. 25k orders over HTTP, "
+        "alternating runs: 3.3-3.4 s with a request per order, 1.5-1.6 s with reserve_many. "
+        "What is left is fulfil's own embedded writes, the warehouse's and the JSON of each "
+        "order both ways."
     ),
     "oms serve under wrk: GET /api/v1/orders?limit=50": (
         "a page of 50 orders is about 20 kB of JSON; serve spends about 0.4-0.5 ms of CPU "
-        "per request (perf): reading and decoding the 51 rows on the database's one "
-        "connection, handed to a blocking thread, writing the JSON, glibc's malloc for "
-        "the orders' small values (a quarter of it; mimalloc measured slower here and "
-        "35 MB more RSS in ingest, so not kept), and TCP. wrk takes part of the second "
-        "core. On a machine twice as fast it met the target (4.97k req/s, p99 15.8 ms)."
+        "per request (perf): reading and decoding the 51 rows (on reading connections, one "
+        "per core, since they run beside each other: 3.4-4.0k req/s with the one shared "
+        "connection, 4.1-4.5k with them, alternating runs), writing the JSON (its string "
+        "escaping 8 %), glibc's malloc for the orders' small values (a quarter of it; "
+        "mimalloc measured slower here and 35 MB more RSS in ingest, so not kept), and "
+        "TCP. wrk takes part of the second core."
     ),
     "fulfil, embedded (orders/s)": (
         "the baseline makes the same writes as five statements over the whole table in one "
@@ -545,17 +547,27 @@ def table(args):
                 "", "≥ 0.8× raw producer", "✗ not measurable",
                 f"work with the Kafka bus {secs(kaf)} ≤ embedded {secs(emb)}")
 
-    head = ["figure", "size", "oms", "baseline (same run, same input)", "ratio", "target", "met", "note"]
+    # Two lines a figure, so that the table fits a terminal of 120 columns: the figure
+    # with its size, value, ratio and verdict, then its baseline, target and note.
     body = [x for x in rows if len(x) > 1]
-    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
+    cols = (0, 1, 2, 4, 6)
+    head = ["figure", "size", "oms", "ratio", "met"]
+    widths = [max([len(h)] + [len(x[i]) for x in body]) for h, i in zip(head, cols)]
 
-    def line(c):
-        return "  ".join(v.ljust(widths[i]) for i, v in enumerate(c)).rstrip()
+    def line(vals):
+        return "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
 
     print(line(head))
     print("  ".join("-" * w for w in widths))
     for x in rows:
-        print(x[0] if len(x) == 1 else line(x))
+        if len(x) == 1:
+            print(x[0])
+            continue
+        print(line([x[i] for i in cols]))
+        base = (f"baseline {x[3]}" if x[4] else x[3]) if x[3] else ""
+        detail = "; ".join(p for p in (base, f"target {x[5]}", x[7]) if p)
+        for ln in textwrap.wrap(detail, 114, initial_indent="    ", subsequent_indent="      "):
+            print(ln)
     missed = {}
     for x in body:
         if x[6].startswith("✗"):
