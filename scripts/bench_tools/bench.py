@@ -372,8 +372,9 @@ WHY = {
         "per core, since they run beside each other: 3.4-4.0k req/s with the one shared "
         "connection, 4.1-4.5k with them, alternating runs), writing the JSON (its string "
         "escaping 8 %), glibc's malloc for the orders' small values (a quarter of it; "
-        "mimalloc measured slower here and 35 MB more RSS in ingest, so not kept), and "
-        "TCP. wrk takes part of the second core."
+        "mimalloc measured slower here and 35 MB more RSS in ingest, so not kept; serve "
+        "turns off the fast bins, +15 % in alternating runs), and TCP. wrk takes part of "
+        "the second core; the figure moves by 20 % from hour to hour on a shared machine."
     ),
     "fulfil, embedded (orders/s)": (
         "the baseline makes the same writes as five statements over the whole table in one "

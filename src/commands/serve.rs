@@ -10,6 +10,7 @@ use crate::wiring::{self, Role};
 use anyhow::Context;
 
 pub async fn run(a: &ServeArgs, config: &Config) -> anyhow::Result<u8> {
+    without_fast_bins();
     let token = config.api_token.as_ref().map(|t| t.0.as_str());
     let token = guard::token_setting("OMS_API_TOKEN", token).map_err(bad)?;
     let tokens = match &config.api_tokens_file {
@@ -54,3 +55,21 @@ pub async fn run(a: &ServeArgs, config: &Config) -> anyhow::Result<u8> {
     tracing::info!("the API server stopped");
     Ok(exit::OK)
 }
+
+/// Turns off glibc's fast bins for this process. A page of orders is hundreds of small
+/// values freed at once: past the per-thread cache they went to the fast bins, and every
+/// large allocation after (a response body, a page's vector) gathered them all up again
+/// (`malloc_consolidate`, ~8 % of serve's CPU under perf). Without them
+/// `GET /api/v1/orders?limit=50` under `wrk -t2 -c16` gave ~4.7k requests/s against ~4.1k
+/// (five alternating runs each).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn without_fast_bins() {
+    // SAFETY: mallopt only changes a setting of the allocator, under its own lock;
+    // M_MXFAST 0 is a documented value (no fast bins).
+    unsafe {
+        libc::mallopt(libc::M_MXFAST, 0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn without_fast_bins() {}
