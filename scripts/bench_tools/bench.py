@@ -146,6 +146,10 @@ def proxy(args):
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
         allow_reuse_address = True
+        # oms opens 32 connections at once: with socketserver's backlog of 5 some of
+        # their SYNs were dropped, a connect then outlasted oms's connect time-out, and
+        # the retried chunk counted 256 validate_order calls twice.
+        request_queue_size = 128
 
     srv = Server(("127.0.0.1", 0), Handler)
     with open(args.port_file + ".tmp", "w") as f:
