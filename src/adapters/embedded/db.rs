@@ -227,13 +227,23 @@ impl Db {
         }
         let readers = Arc::clone(&self.readers);
         let writer = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || match readers.take() {
-            Some(c) => {
-                let r = f(&c);
-                readers.give_back(c);
-                r
+        tokio::task::spawn_blocking(move || {
+            // An idle reader first; else the writing connection when nothing uses it
+            // (a command's one query opens no second connection); else a reader.
+            let idle = readers.take_idle();
+            if idle.is_none()
+                && let Ok(w) = writer.try_lock()
+            {
+                return f(&w);
             }
-            None => f(&writer.lock().unwrap_or_else(|p| p.into_inner())),
+            match idle.or_else(|| readers.take()) {
+                Some(c) => {
+                    let r = f(&c);
+                    readers.give_back(c);
+                    r
+                }
+                None => f(&writer.lock().unwrap_or_else(|p| p.into_inner())),
+            }
         })
         .await
         .expect("database task panicked")
@@ -298,6 +308,15 @@ impl Readers {
             }
             s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    /// An idle reader, if one is.
+    fn take_idle(&self) -> Option<Connection> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .idle
+            .pop()
     }
 
     fn give_back(&self, c: Connection) {
