@@ -14,6 +14,7 @@ import http.server
 import json
 import random
 import signal
+import shutil
 import socket
 import socketserver
 import sqlite3
@@ -552,26 +553,37 @@ def table(args):
                 "", "≥ 0.8× raw producer", "✗ not measurable",
                 f"work with the Kafka bus {secs(kaf)} ≤ embedded {secs(emb)}")
 
-    # Two lines a figure, so that the table fits a terminal of 120 columns: the figure
-    # with its size, value, ratio and verdict, then its baseline, target and note.
+    # Two lines a figure, so that the table fits the terminal (at most 120 columns): the
+    # figure with its size, value, ratio and verdict, then its baseline, target and
+    # note, wrapped. Narrower than the first line, the figure's name goes above the rest.
+    term = min(120, max(60, shutil.get_terminal_size((120, 24)).columns))
     body = [x for x in rows if len(x) > 1]
     cols = (0, 1, 2, 4, 6)
     head = ["figure", "size", "oms", "ratio", "met"]
     widths = [max([len(h)] + [len(x[i]) for x in body]) for h, i in zip(head, cols)]
+    split = sum(widths) + 2 * (len(widths) - 1) > term
+    if split:
+        widths[0] = 2
 
     def line(vals):
         return "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
 
-    print(line(head))
+    def first(x):
+        if split:
+            print(x[0])
+            return line([""] + [x[i] for i in cols[1:]])
+        return line([x[i] for i in cols])
+
+    print(line(["" if split else head[0]] + head[1:]))
     print("  ".join("-" * w for w in widths))
     for x in rows:
         if len(x) == 1:
             print(x[0])
             continue
-        print(line([x[i] for i in cols]))
+        print(first(x))
         base = (f"baseline {x[3]}" if x[4] else x[3]) if x[3] else ""
         detail = "; ".join(p for p in (base, f"target {x[5]}", x[7]) if p)
-        for ln in textwrap.wrap(detail, 114, initial_indent="    ", subsequent_indent="      "):
+        for ln in textwrap.wrap(detail, term - 1, initial_indent="    ", subsequent_indent="      "):
             print(ln)
     missed = {}
     for x in body:
