@@ -147,12 +147,7 @@ impl HttpWarehouse {
         key: &OrderKey,
         items: &[OrderItem],
     ) -> Result<Option<Reservation>, WmsError> {
-        let body = ReserveBody {
-            seller_id: key.seller_id.to_string(),
-            order_id: key.order_id.to_string(),
-            items: items.to_vec(),
-        };
-        let (status, text) = self.post(RESERVE, &body).await?;
+        let (status, text) = self.post(RESERVE, &reserve_body(key, items)).await?;
         if lacks_endpoint(status) {
             return Ok(None);
         }
@@ -179,12 +174,8 @@ impl HttpWarehouse {
             let mut end = start;
             while end < orders.len() && end - start < RESERVE_MANY_MAX {
                 let (key, items) = &orders[end];
-                let one = serde_json::to_vec(&ReserveBody {
-                    seller_id: key.seller_id.to_string(),
-                    order_id: key.order_id.to_string(),
-                    items: items.clone(),
-                })
-                .map_err(|e| WmsError::Protocol(e.to_string().into()))?;
+                let one = serde_json::to_vec(&reserve_body(key, items))
+                    .map_err(|e| WmsError::Protocol(e.to_string().into()))?;
                 if end > start && body.len() + one.len() + 3 > RESERVE_MANY_BYTES {
                     break;
                 }
@@ -246,6 +237,15 @@ impl HttpWarehouse {
             }
         }
         Ok(Reservation::Reserved)
+    }
+}
+
+/// The body of `reserve` for one order (also an element of `reserve_many`'s).
+fn reserve_body(key: &OrderKey, items: &[OrderItem]) -> ReserveBody {
+    ReserveBody {
+        seller_id: key.seller_id.to_string(),
+        order_id: key.order_id.to_string(),
+        items: items.to_vec(),
     }
 }
 
