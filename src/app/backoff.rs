@@ -57,7 +57,8 @@ impl Backoff {
 
 /// Calls `op` until it succeeds, up to `attempts` calls in all, waiting
 /// [`Backoff::CALL`] between them; an error that `transient` does not accept, or a
-/// shutdown, ends the tries at once (a call in flight is never cut short).
+/// shutdown, ends the tries at once (a call in flight is never cut short). Each failure
+/// tried again is logged as a warning with its error, so an operator sees it.
 ///
 /// # Errors
 /// The last error of `op`.
@@ -70,6 +71,7 @@ pub async fn retry_transient<T, E, F, Fut>(
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
 {
     let mut backoff = Backoff::CALL;
     let mut tried = 0;
@@ -78,7 +80,11 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if tried < attempts && transient(&e) && !shutdown.is_set() => {
-                tracing::debug!("transient failure, retrying in {:?}", backoff.delay());
+                tracing::warn!(
+                    "{e}: trying again in {:?} (attempt {} of {attempts})",
+                    backoff.delay(),
+                    tried + 1
+                );
                 if backoff.wait(shutdown).await {
                     return Err(e);
                 }
