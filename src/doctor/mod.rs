@@ -15,7 +15,7 @@
 //!   collections, the unique (seller_id, order_id) index and the filter indexes are
 //!   present (created when missing, as `oms` does).
 //! - `warehouse`: embedded: its stock lines; HTTP: `validate_order` answers within the
-//!   timeout, and whether the batch `reserve` endpoint exists.
+//!   timeout, and whether the batch `reserve` and `reserve_many` endpoints exist.
 //! - `s3` (when `OMS_S3_ALLOW` / `OMS_S3_UPLOAD` is set): S3 answers with the
 //!   credentials in force; `s3 allow <prefix>`: each allowed prefix can be listed;
 //!   `s3 upload <prefix>`: a tiny test object can be written there and removed.

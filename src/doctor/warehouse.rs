@@ -1,8 +1,9 @@
 //! The warehouse check: the embedded stock; the HTTP warehouse answers within its
 //! timeout (with `OMS_WMS_TOKEN` when it is set; a refused token is told from a
-//! warehouse that does not answer), and whether it offers the batch `reserve`
-//! endpoint. The adapters do the asking ([`EmbeddedWarehouse::stock_summary`], [`HttpWarehouse::probe`]); this turns
-//! their answers into a [`Check`].
+//! warehouse that does not answer), and whether it offers the batch `reserve` and
+//! `reserve_many` endpoints. The adapters do the asking
+//! ([`EmbeddedWarehouse::stock_summary`], [`HttpWarehouse::probe`]); this turns their
+//! answers into a [`Check`].
 
 use super::embedded::{embedded_port, timed_out};
 use super::{CHECK_TIMEOUT, Check, bounded, redact};
@@ -139,8 +140,17 @@ fn refused_fix(status: u16, sends_token: bool) -> String {
 }
 
 fn answered(probe: &WmsProbe, timeout: Duration, what: &str) -> Check {
+    let many = match &probe.reserve_many {
+        Ok(true) => " (and reserve_many: a fulfil batch is one request)".to_owned(),
+        Ok(false) => "; no reserve_many endpoint (api/v1/orders/reserve_many): each order \
+                      of a fulfil batch is a request of its own, which is slower"
+            .to_owned(),
+        Err(e) => format!("; whether it offers reserve_many is unknown: {e}"),
+    };
     let batch = match &probe.batch_reserve {
-        Ok(true) => "batch reserve offered: orders are reserved all-or-nothing, once".to_owned(),
+        Ok(true) => {
+            format!("batch reserve offered: orders are reserved all-or-nothing, once{many}")
+        }
         Ok(false) => "warning: no batch reserve endpoint (api/v1/orders/reserve): items are \
                       deducted one by one, so a multi-item order is not all-or-nothing (a \
                       short later item leaves the earlier ones deducted) and a redelivered \

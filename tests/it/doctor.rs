@@ -208,6 +208,44 @@ fn a_warehouse_without_batch_reserve_passes_with_a_warning() {
 }
 
 #[test]
+fn a_warehouse_with_reserve_but_not_reserve_many_is_noted() {
+    use axum::response::IntoResponse;
+    use oms::adapters::embedded::{Db, EmbeddedWarehouse};
+    let oms = Oms::new();
+    let wms_dir = tempfile::tempdir().expect("tempdir");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let served = EmbeddedWarehouse::new(Db::open(wms_dir.path()).expect("open db"));
+    let full = rt.block_on(serve_router(oms::http::wms::router(served)));
+    // The same warehouse, but as one that predates reserve_many: 404 there.
+    let served = EmbeddedWarehouse::new(Db::open(wms_dir.path()).expect("open db"));
+    let older = oms::http::wms::router(served).layer(axum::middleware::from_fn(
+        |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if req.uri().path() == "/api/v1/orders/reserve_many" {
+                return axum::http::StatusCode::NOT_FOUND.into_response();
+            }
+            next.run(req).await
+        },
+    ));
+    let older = rt.block_on(serve_router(older));
+
+    let d = doctor(&oms, &[("OMS_WMS_URL", &full)]);
+    let detail = d.assert_ok("warehouse");
+    assert!(
+        detail.contains("batch reserve offered") && detail.contains("and reserve_many"),
+        "{detail}"
+    );
+    let d = doctor(&oms, &[("OMS_WMS_URL", &older)]);
+    d.assert_all_ok();
+    let detail = d.assert_ok("warehouse");
+    assert!(
+        detail.contains("batch reserve offered")
+            && detail.contains("no reserve_many endpoint")
+            && detail.contains("a request of its own"),
+        "{detail}"
+    );
+}
+
+#[test]
 fn a_missing_storage_root_fails_with_a_fix() {
     let oms = Oms::new();
     let missing = oms.home.join("no-such-dir");

@@ -1,11 +1,12 @@
 //! What `oms doctor` asks of an HTTP warehouse: whether `validate_order` answers within
-//! the timeout (and how fast), whether the batch `reserve` endpoint exists, and, when
+//! the timeout (and how fast), whether the batch `reserve` and `reserve_many` endpoints
+//! exist, and, when
 //! the warehouse fails, which way: no answer, refused credentials (401/403, told by the
 //! status), or an answer outside the contract.
 
 use super::errors::UnexpectedStatus;
 use super::{HttpWarehouse, lacks_endpoint};
-use crate::domain::wms_contract::RESERVE;
+use crate::domain::wms_contract::{RESERVE, RESERVE_MANY};
 use crate::domain::{HubId, SkuId};
 use crate::ports::{Warehouse, WmsError};
 use std::time::{Duration, Instant};
@@ -21,6 +22,8 @@ pub struct WmsProbe {
     /// Whether the batch `reserve` endpoint exists; an error when that could not be
     /// learnt.
     pub batch_reserve: Result<bool, WmsError>,
+    /// Whether `reserve_many` (a fulfil batch in one request) exists; likewise.
+    pub reserve_many: Result<bool, WmsError>,
 }
 
 /// Why `validate_order` did not answer as the contract says.
@@ -59,7 +62,8 @@ impl ProbeFailure {
 
 impl HttpWarehouse {
     /// Asks `validate_order` about a (hub, sku) no warehouse holds, then whether the
-    /// batch `reserve` endpoint exists. Nothing is deducted or reserved.
+    /// batch `reserve` and `reserve_many` endpoints exist. Nothing is deducted or
+    /// reserved.
     ///
     /// # Errors
     /// [`ProbeFailure`] when `validate_order` does not answer as the contract says.
@@ -73,18 +77,20 @@ impl HttpWarehouse {
         let answered_in = started.elapsed();
         Ok(WmsProbe {
             answered_in,
-            batch_reserve: self.offers_batch_reserve().await,
+            batch_reserve: self.offers(RESERVE).await,
+            reserve_many: self.offers(RESERVE_MANY).await,
         })
     }
 
-    /// Whether the warehouse offers the batch `reserve` endpoint. Asks with a body no
-    /// warehouse can act on (`{}`): a warehouse with the endpoint refuses it (400,
-    /// 422), one without it answers 404 or 405. Nothing is reserved.
+    /// Whether the warehouse offers the endpoint at `path` (`reserve`,
+    /// `reserve_many`). Asks with a body no warehouse can act on (`{}`): a warehouse
+    /// with the endpoint refuses it (400, 422), one without it answers 404 or 405.
+    /// Nothing is reserved.
     ///
     /// # Errors
     /// [`WmsError::Unavailable`] on a timeout, a refused connection or a 5xx.
-    pub async fn offers_batch_reserve(&self) -> Result<bool, WmsError> {
-        let (status, _) = self.post(RESERVE, &serde_json::json!({})).await?;
+    pub async fn offers(&self, path: &str) -> Result<bool, WmsError> {
+        let (status, _) = self.post(path, &serde_json::json!({})).await?;
         Ok(!lacks_endpoint(status))
     }
 }
