@@ -1,8 +1,7 @@
 //! What `oms doctor` asks of an HTTP warehouse: whether `validate_order` answers within
 //! the timeout (and how fast), whether the batch `reserve` and `reserve_many` endpoints
-//! exist, and, when
-//! the warehouse fails, which way: no answer, refused credentials (401/403, told by the
-//! status), or an answer outside the contract.
+//! exist, and, when the warehouse fails, which way: no answer, refused credentials
+//! (401/403, told by the status), or an answer outside the contract.
 
 use super::errors::UnexpectedStatus;
 use super::{HttpWarehouse, lacks_endpoint};
