@@ -354,7 +354,7 @@ fn sigkill_mid_ingest_and_mid_fulfil_loses_and_doubles_nothing() {
     // one is being worked on, three times (each run waits for the partitions of the
     // one killed before it to be free).
     for (round, after) in [(1, 0), (2, 25), (3, 60)] {
-        let mut p = oms.spawn(&["--log-format", "json", "-v", "fulfil"]);
+        let mut p = oms.spawn(&["--log-format", "json", "-v", "fulfil", "--batch", "500"]);
         p.wait_for("batch done");
         thread::sleep(Duration::from_millis(after));
         p.kill9();
