@@ -7,6 +7,7 @@
 
 use super::backoff::Backoff;
 use super::{AppError, Backends, Shutdown, in_transaction};
+use crate::domain::wms_contract::RESERVE_MANY_MAX;
 use crate::domain::{OrderKey, Outcome, Status};
 use crate::ports::{BusError, Consumer, Delivered, Reservation};
 // foldhash, not SipHash: a batch's keys are hashed several times each (SipHash was ~4 %
@@ -22,12 +23,12 @@ use std::time::Duration;
 pub const REMOTE_BATCH: usize = 25;
 
 /// Events per batch when only the warehouse is remote: its reservations go out several
-/// at once (see `Warehouse::reserve_many`: one request of the reference warehouse takes
-/// up to 500 orders), so a batch of this size still takes well under a second against
-/// a warehouse answering in milliseconds, even one that takes each order on its own.
+/// at once (see `Warehouse::reserve_many`), a batch being the most one `reserve_many`
+/// request of the contract takes, so it still takes well under a second against a
+/// warehouse answering in milliseconds, even one that takes each order on its own.
 /// 500 rather than 200: ~15 % faster against `oms wms serve` (fewer requests and
 /// transactions on both sides).
-pub const REMOTE_WMS_BATCH: usize = 500;
+pub const REMOTE_WMS_BATCH: usize = RESERVE_MANY_MAX;
 
 /// Events per batch when the store and the warehouse are both the embedded database:
 /// each batch is one transaction, which also deducts the stock of every (hub, sku) its
