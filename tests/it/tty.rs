@@ -653,3 +653,76 @@ fn status_watch_redraws_in_place_without_scrolling() {
     assert_eq!(screen.matches("oms status").count(), 1, "{screen}");
     assert!(screen.contains("new_order 3"), "{screen}");
 }
+
+#[test]
+fn fulfil_pane_fits_an_80_column_pane_with_every_count_whole() {
+    if !have_tmux("fulfil_pane_fits_an_80_column_pane_with_every_count_whole") {
+        return;
+    }
+    let oms = Oms::new();
+    let w = Workload::new(11, 1, 20_000);
+    let files = w.install(&oms);
+    oms.submit(&files[0]);
+    oms.ingest_drain();
+
+    let tty = Tty::start_in(&oms, &["fulfil"], &[], (80, 30));
+    // Every event fulfilled: the counts line adds up and the lag was measured since.
+    let screen = tty.wait_for("the pane with every order", Duration::from_secs(120), |s| {
+        s.contains("orders: events 20,000 |") && s.contains("lag: 0 events not yet fulfilled")
+    });
+    eprintln!("the fulfil pane at 80 columns:\n{screen}");
+    // The pane's own lines (the log line above it is the log's, wrapped by tmux).
+    let pane: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("fulfil oms-fulfil up"))
+        .take(4)
+        .collect();
+    assert_eq!(pane.len(), 4, "{screen}");
+    for l in &pane {
+        assert!(
+            l.chars().count() <= 80,
+            "wider than the pane:\n{l}\n\n{screen}"
+        );
+    }
+    let line = |start: &str| {
+        pane.iter()
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("no `{start}` line:\n{screen}"))
+            .trim_end()
+            .to_owned()
+    };
+    assert!(
+        line("fulfil oms-fulfil up").ends_with("/s on average"),
+        "the rates are cut:\n{screen}"
+    );
+    // Whole counts to the last one: the outcomes add up to the events.
+    let counts = line("orders: events");
+    let n = |name: &str| -> u64 {
+        let after = counts
+            .split(&format!("{name} "))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {name} in {counts:?}"));
+        let digits: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ',')
+            .collect();
+        digits.replace(',', "").parse().expect("a count")
+    };
+    assert_eq!(
+        n("new_order") + n("on_hold") + n("skipped"),
+        20_000,
+        "{counts}"
+    );
+    assert!(
+        counts.ends_with(&format!("skipped {}", n("skipped"))),
+        "{counts}"
+    );
+
+    tty.keys(&["C-c"]);
+    let (code, screen) = tty.exit();
+    assert_eq!(code, 0, "fulfil did not stop cleanly:\n{screen}");
+    assert!(
+        !screen.contains("fulfil oms-fulfil up"),
+        "the pane was left behind:\n{screen}"
+    );
+}

@@ -17,6 +17,7 @@ struct FulfilState {
 struct FulfilLines {
     pane: Pane,
     main: ProgressBar,
+    counts: ProgressBar,
     lag: ProgressBar,
     error: ProgressBar,
 }
@@ -37,6 +38,10 @@ impl FulfilView {
                 "{spinner} {prefix} up {elapsed:>4} | {wide_msg}",
             );
             main.set_prefix(format!("fulfil {group}"));
+            // The counts have a line of their own: beside the rates they would not fit
+            // a pane of 80-120 columns.
+            let counts = pane.line("  {prefix:.bold} {wide_msg}", "  {prefix} {wide_msg}");
+            counts.set_prefix("orders:");
             let lag = pane.line("  {prefix:.bold} {wide_msg}", "  {prefix} {wide_msg}");
             lag.set_prefix("lag:");
             let error = pane.line("  {prefix:.bold} {wide_msg:.red}", "  {prefix} {wide_msg}");
@@ -44,6 +49,7 @@ impl FulfilView {
             FulfilLines {
                 pane,
                 main,
+                counts,
                 lag,
                 error,
             }
@@ -67,7 +73,7 @@ impl FulfilView {
     /// Takes the pane off the screen (log lines go straight to stderr again).
     pub fn finish(&self) {
         if let Some(l) = &self.lines {
-            l.pane.close(&[&l.main, &l.lag, &l.error]);
+            l.pane.close(&[&l.main, &l.counts, &l.lag, &l.error]);
         }
     }
 
@@ -75,9 +81,12 @@ impl FulfilView {
         let Some(l) = &self.lines else { return };
         let t = &s.totals;
         l.main.set_message(format!(
-            "{} orders/s now, {}/s on average | events {} | new_order {} | on_hold {} | skipped {}",
+            "{} orders/s now, {}/s on average",
             s.now,
             per_sec(t.events, s.started.elapsed()),
+        ));
+        l.counts.set_message(format!(
+            "events {} | new_order {} | on_hold {} | skipped {}",
             count(t.events),
             count(t.new_order),
             count(t.on_hold),
