@@ -242,8 +242,17 @@ fn reserve_all(
     let mut levels = read_levels(c, orders)?;
     let mut taken: HashMap<(&HubId, &SkuId), i64> = HashMap::new();
     let mut out = Vec::with_capacity(orders.len());
+    // Prepared once for the batch, not looked up in the cache once per order.
+    let mut stmts = Stmts {
+        have: c
+            .prepare_cached("SELECT quantity FROM inventory WHERE hub_id = ?1 AND sku_id = ?2")?,
+        insert: c.prepare_cached(
+            "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (seller_id, order_id) DO NOTHING",
+        )?,
+    };
     for (key, items) in orders {
-        let r = reserve_one(c, key, items, at, &mut levels)?;
+        let r = reserve_one(c, &mut stmts, key, items, at, &mut levels)?;
         if r == Reservation::Reserved {
             for it in items {
                 *taken.entry((&it.hub_id, &it.sku_id)).or_insert(0) += it.quantity.get();
@@ -317,8 +326,15 @@ const TAKE: &str = "UPDATE inventory SET quantity = quantity - ?3
 /// Decides one order against `levels` (read from `c` on first use) and, when it is
 /// reserved, records it and lowers `levels`; the stock itself is deducted by the
 /// caller.
+/// The statements [`reserve_one`] runs for every order of a batch.
+struct Stmts<'c> {
+    have: rusqlite::CachedStatement<'c>,
+    insert: rusqlite::CachedStatement<'c>,
+}
+
 fn reserve_one<'a>(
     c: &rusqlite::Connection,
+    stmts: &mut Stmts<'_>,
     key: &OrderKey,
     items: &'a [OrderItem],
     at: &str,
@@ -347,14 +363,13 @@ fn reserve_one<'a>(
             None => want.push((&it.hub_id, &it.sku_id, q)),
         }
     }
-    let mut have =
-        c.prepare_cached("SELECT quantity FROM inventory WHERE hub_id = ?1 AND sku_id = ?2")?;
     for &(hub, sku, q) in &want {
         let pair = (hub, sku);
         let left = match levels.get(&pair) {
             Some(&l) => l,
             None => {
-                let l = have
+                let l = stmts
+                    .have
                     .query_row(params![hub.as_str(), sku.as_str()], |r| r.get(0))
                     .optional()?;
                 levels.insert(pair, l);
@@ -377,12 +392,7 @@ fn reserve_one<'a>(
         .collect();
     let json = serde_json::to_string(&compact)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
-    let added = c
-        .prepare_cached(
-            "INSERT INTO reservations (seller_id, order_id, items, at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (seller_id, order_id) DO NOTHING",
-        )?
-        .execute(params![s, o, json, at])?;
+    let added = stmts.insert.execute(params![s, o, json, at])?;
     if added == 0 {
         return Ok(Reservation::AlreadyReserved);
     }
