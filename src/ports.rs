@@ -242,6 +242,10 @@ pub struct Delivered {
     pub offset: i64,
     pub key: String,
     pub payload: String,
+    /// The order the payload names, when the bus has it already without parsing the
+    /// payload (the embedded log keeps order events in a form that holds it); `None`
+    /// otherwise: the consumer then reads it from the payload.
+    pub order: Option<OrderKey>,
 }
 
 /// An append-only, partitioned log of events.

@@ -315,7 +315,11 @@ async fn apply_in_tx(
     let mut keys = Vec::with_capacity(batch.len());
     for d in batch {
         // Only the order's key is read: the store holds the order itself.
-        match serde_json::from_str::<OrderKey>(&d.payload) {
+        let key = match &d.order {
+            Some(key) => Ok(key.clone()),
+            None => serde_json::from_str::<OrderKey>(&d.payload),
+        };
+        match key {
             Ok(key) => keys.push(key),
             Err(e) => {
                 t.skipped += 1;

@@ -271,8 +271,8 @@ fn read_log(
                 params![p, next[&p], i64::try_from(want).unwrap_or(i64::MAX)],
                 |r| {
                     let payload: String = r.get(2)?;
-                    let payload = if r.get::<_, i64>(3)? == ENC_COMPACT {
-                        codec::expand(&payload).ok_or_else(|| {
+                    let (payload, order) = if r.get::<_, i64>(3)? == ENC_COMPACT {
+                        codec::expand_order(&payload).ok_or_else(|| {
                             rusqlite::Error::FromSqlConversionFailure(
                                 2,
                                 rusqlite::types::Type::Text,
@@ -280,13 +280,14 @@ fn read_log(
                             )
                         })?
                     } else {
-                        payload
+                        (payload, None)
                     };
                     Ok(Delivered {
                         partition: p,
                         offset: r.get(0)?,
                         key: r.get(1)?,
                         payload,
+                        order,
                     })
                 },
             )?;

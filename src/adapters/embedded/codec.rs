@@ -9,6 +9,8 @@
 //! ([`compact`] checks this itself); any other payload is kept as it is. Strings with
 //! an escape (`\`) are never compacted, so a string's bytes are the same in both forms.
 
+use crate::domain::{OrderId, OrderKey, SellerId};
+
 /// Reads the exact shapes of both forms, nothing more.
 struct Cursor<'a> {
     s: &'a str,
@@ -221,6 +223,24 @@ pub fn expand(compact: &str) -> Option<String> {
     read_compact(compact).map(|v| write_published(&v))
 }
 
+/// [`expand`], with the order the event names when its ids are valid ids: what
+/// reading `seller_id` and `order_id` from the payload gives (the compact form's
+/// strings have no escapes, so their text is the ids' own).
+#[must_use]
+pub fn expand_order(compact: &str) -> Option<(String, Option<OrderKey>)> {
+    let v = read_compact(compact)?;
+    let [_, seller, order, ..] = v.head;
+    let key = SellerId::parse(seller)
+        .and_then(|seller_id| {
+            Ok(OrderKey {
+                seller_id,
+                order_id: OrderId::parse(order)?,
+            })
+        })
+        .ok();
+    Some((write_published(&v), key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +262,26 @@ mod tests {
                 .collect(),
         };
         OrderEvent::created(&order, "6f1c2a3b-0000-4000-8000-000000000001").to_json()
+    }
+
+    #[test]
+    fn the_order_read_with_the_payload_is_the_one_the_payload_names() {
+        for order in ["1011", " 77 ", "ø-1"] {
+            let p = event(&[("15", "1", 2)], "1011").replace("\"1011\"", &format!("{order:?}"));
+            let c = compact(&p).expect("an order event is kept compact");
+            let (published, key) = expand_order(&c).expect("a compact form");
+            assert_eq!(published, p);
+            let from_payload: crate::domain::OrderKey = serde_json::from_str(&p).unwrap();
+            assert_eq!(key, Some(from_payload), "{p}");
+        }
+        // An id the payload itself does not hold as an id (too long): no order either
+        // way, and the consumer's own reading of the payload says why.
+        let long = "9".repeat(200);
+        let p = event(&[("15", "1", 2)], "1011").replace("\"1011\"", &format!("{long:?}"));
+        let (published, key) =
+            expand_order(&compact(&p).expect("compact")).expect("a compact form");
+        assert_eq!((published.as_str(), key), (p.as_str(), None));
+        assert!(serde_json::from_str::<crate::domain::OrderKey>(&p).is_err());
     }
 
     #[test]

@@ -218,6 +218,7 @@ fn collect(
                             .payload()
                             .map(|p| String::from_utf8_lossy(p).into_owned())
                             .unwrap_or_default(),
+                        order: None,
                     },
                     epoch,
                 ));
