@@ -24,11 +24,26 @@ const FAILED_JOB: &str = "5016f00f-2284-4f71-aacd-1e682e1ecca4";
 const SECOND_JOB: &str = "2e64adcc-54ed-4ffb-814c-c2960f0a567e";
 const QUEUED_JOB: &str = "bd3ea3ca-a4d3-4837-8a8a-a515d392d6c1";
 
-/// A machine whose data dir is a copy of the fixture.
+/// `tests/fixtures/embedded-v3/oms.db` was made by the release before an order's
+/// status changes moved into its row (schema version 3): stock loaded (hub 1: sku 15
+/// x5, sku 7 x1); a job of 4 orders stored and fulfilled (8001, 8003, 8004
+/// `new_order`; 8002 `on_hold` for want of stock); sku 7 restocked by 1 and 8002
+/// published again (`orders retry`); a second job (8101, 8102) stored, not fulfilled.
+const FIXTURE_V3: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/embedded-v3/oms.db"
+);
+
+/// A machine whose data dir is a copy of the first release's fixture.
 fn old_machine() -> Oms {
+    machine_from(FIXTURE)
+}
+
+/// A machine whose data dir is a copy of `fixture`.
+fn machine_from(fixture: &str) -> Oms {
     let oms = Oms::new();
     std::fs::create_dir_all(&oms.data).expect("the data dir");
-    std::fs::copy(FIXTURE, oms.db_file()).expect("copy the fixture");
+    std::fs::copy(fixture, oms.db_file()).expect("copy the fixture");
     oms
 }
 
@@ -131,7 +146,7 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
 
     // Orders, as the first release left them.
     let before = statuses(&oms);
-    assert_eq!(user_version(&oms), "3", "opened once: migrated in place");
+    assert_eq!(user_version(&oms), "4", "opened once: migrated in place");
     let insufficient = Some("insufficient_inventory");
     let mut want: BTreeMap<String, (String, Option<String>)> = [
         ("5001", status("new_order", None)),
@@ -148,6 +163,13 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     assert_eq!(before, want);
+    // Its status changes, moved into the orders' rows, with the order's creation first.
+    let h = history(&oms, "5003");
+    let h: Vec<(&str, Option<&str>)> = h
+        .iter()
+        .map(|(s, r, _)| (s.as_str(), r.as_deref()))
+        .collect();
+    assert_eq!(h, [("on_hold", None), ("on_hold", insufficient)]);
     let o7002 = oms.json(&["orders", "show", "7002", "--output", "json"]);
     assert_eq!(s(&o7002["job_id"]), SECOND_JOB);
     let items: Vec<(String, String, u64)> = o7002["items"]
@@ -307,4 +329,129 @@ fn a_file_of_a_newer_oms_is_refused_untouched() {
     assert!(r.stderr.contains("schema version 99"), "{}", r.stderr);
     assert_eq!(user_version(&oms), "99");
     assert_eq!(raw(&oms, "SELECT count(*) FROM bus_log")[0][0], "11");
+}
+
+/// An order's history as `orders show` gives it: (status, reason, at) per change.
+fn history(oms: &Oms, order: &str) -> Vec<(String, Option<String>, String)> {
+    let o = oms.json(&["orders", "show", order, "--seller", "1", "--output", "json"]);
+    o["history"]
+        .as_array()
+        .expect("a history")
+        .iter()
+        .map(|h| {
+            (
+                s(&h["status"]),
+                h["reason"].as_str().map(str::to_owned),
+                s(&h["at"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
+    let oms = machine_from(FIXTURE_V3);
+    assert_eq!(
+        user_version(&oms),
+        "3",
+        "the fixture is the last release's file"
+    );
+    // What the last release stored, read with SQLite alone before oms opens the file.
+    let created: BTreeMap<String, String> = raw(&oms, "SELECT order_id, created_at FROM orders")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let changes = raw(
+        &oms,
+        "SELECT order_id, status, reason, at FROM order_history ORDER BY rowid",
+    );
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    let events_before = raw(
+        &oms,
+        "SELECT partition, offset, key, payload FROM bus_log ORDER BY partition, offset",
+    );
+    let offsets_before = raw(
+        &oms,
+        "SELECT grp, partition, next_offset FROM bus_offsets ORDER BY grp, partition",
+    );
+    assert_eq!(events_before.len(), 7);
+
+    // Every order's history: created on_hold, then each change the last release made,
+    // in its order, with its own time.
+    let want = |order: &str| {
+        let mut h = vec![("on_hold".to_owned(), None, created[order].clone())];
+        for c in changes.iter().filter(|c| c[0] == order) {
+            let reason = (c[2] != "NULL").then(|| c[2].clone());
+            h.push((c[1].clone(), reason, c[3].clone()));
+        }
+        h
+    };
+    for order in ["8001", "8002", "8003", "8004", "8101", "8102"] {
+        assert_eq!(history(&oms, order), want(order), "order {order}");
+    }
+    assert_eq!(user_version(&oms), "4", "opened once: migrated in place");
+    assert_eq!(
+        raw(
+            &oms,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'order_history'"
+        ),
+        [["0"]],
+        "the changes moved into the orders' rows"
+    );
+    let insufficient = Some("insufficient_inventory");
+    let mut want_status: BTreeMap<String, (String, Option<String>)> = [
+        ("8001", status("new_order", None)),
+        ("8002", status("on_hold", insufficient)),
+        ("8003", status("new_order", None)),
+        ("8004", status("new_order", None)),
+        ("8101", status("on_hold", None)),
+        ("8102", status("on_hold", None)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(statuses(&oms), want_status);
+    let stock_before = stock(&[("1", "15", 2), ("1", "7", 1)]);
+    assert_eq!(oms.stock(), stock_before);
+    assert_eq!(
+        raw(
+            &oms,
+            "SELECT partition, offset, key, payload FROM bus_log ORDER BY partition, offset"
+        ),
+        events_before
+    );
+    assert_eq!(
+        raw(
+            &oms,
+            "SELECT grp, partition, next_offset FROM bus_offsets ORDER BY grp, partition"
+        ),
+        offsets_before
+    );
+
+    // Fulfil goes on from the committed offsets: 8002 again, 8101 and 8102.
+    let t = oms.fulfil_drain();
+    assert_eq!(
+        (n(&t["events"]), n(&t["new_order"]), n(&t["on_hold"])),
+        (3, 2, 1),
+        "{t}"
+    );
+    want_status.insert("8002".into(), status("new_order", None));
+    want_status.insert("8101".into(), status("new_order", None));
+    want_status.insert("8102".into(), status("on_hold", insufficient));
+    assert_eq!(statuses(&oms), want_status);
+    assert_eq!(oms.stock(), stock(&[("1", "15", 1), ("1", "7", 0)]));
+    // The new change comes after the old ones, in the same history.
+    let h = history(&oms, "8002");
+    assert_eq!(h[..2], want("8002")[..], "{h:?}");
+    assert_eq!(h.len(), 3, "{h:?}");
+    assert_eq!((h[2].0.as_str(), h[2].1.as_deref()), ("new_order", None));
+    assert!(h[2].2 > h[1].2, "{h:?}");
+    for order in ["8001", "8003", "8004"] {
+        assert_eq!(
+            history(&oms, order),
+            want(order),
+            "not fulfilled again: {order}"
+        );
+    }
+    assert_eq!(oms.fulfil_drain()["events"], 0, "nothing left to fulfil");
 }

@@ -8,12 +8,15 @@
 //! - Version 3: the orders' listing indexes hold the whole sort key (`created_at,
 //!   seller_id, order_id`), so a page of `orders ls` / `GET /api/v1/orders` is read in
 //!   order instead of sorting every order of the same second.
+//! - Version 4: an order's status changes are kept in its own row (`orders.history`,
+//!   `[[status, reason, at], ...]`, NULL before the first), not in `order_history`:
+//!   fulfil changes an order with one write instead of two.
 //!
 //! [`SCHEMA`] creates the current version in an empty file; [`MIGRATIONS`] move an
 //! older file forward in place.
 
 /// The version [`SCHEMA`] creates and [`MIGRATIONS`] end at.
-pub(super) const VERSION: i64 = 3;
+pub(super) const VERSION: i64 = 4;
 
 /// Every table, view and index of the current version, created when missing.
 pub(super) const SCHEMA: &str = r#"
@@ -83,19 +86,12 @@ CREATE TABLE IF NOT EXISTS orders (
     job_id     TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    history    TEXT,
     PRIMARY KEY (seller_id, order_id)
 );
 CREATE INDEX IF NOT EXISTS orders_status_listing ON orders(status, created_at, seller_id, order_id);
 CREATE INDEX IF NOT EXISTS orders_job ON orders(job_id);
 CREATE INDEX IF NOT EXISTS orders_listing ON orders(created_at, seller_id, order_id);
-CREATE TABLE IF NOT EXISTS order_history (
-    seller_id TEXT NOT NULL,
-    order_id  TEXT NOT NULL,
-    status    TEXT NOT NULL,
-    reason    TEXT,
-    at        TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS order_history_key ON order_history(seller_id, order_id);
 
 CREATE TABLE IF NOT EXISTS jobs (
     job_id           TEXT PRIMARY KEY,
@@ -163,5 +159,17 @@ UPDATE reservations SET items = (
     "
 DROP INDEX IF EXISTS orders_status;
 DROP INDEX IF EXISTS orders_created;
+",
+    // 3 -> 4: each order's status changes moved into its row, in the order they were
+    // made; the table that held them dropped.
+    "
+ALTER TABLE orders ADD COLUMN history TEXT;
+UPDATE orders SET history = (
+    SELECT json_group_array(json_array(h.status, h.reason, h.at) ORDER BY h.rowid)
+    FROM order_history AS h
+    WHERE h.seller_id = orders.seller_id AND h.order_id = orders.order_id)
+  WHERE EXISTS (SELECT 1 FROM order_history AS h
+                WHERE h.seller_id = orders.seller_id AND h.order_id = orders.order_id);
+DROP TABLE order_history;
 ",
 ];

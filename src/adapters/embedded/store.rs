@@ -1,5 +1,5 @@
-//! The embedded order store: `orders` (items kept as JSON in the order's row),
-//! `order_history`, `jobs` and `job_rejects`, unique on (seller_id, order_id).
+//! The embedded order store: `orders` (items and status changes kept as JSON in the
+//! order's row), `jobs` and `job_rejects`, unique on (seller_id, order_id).
 
 use super::codec;
 use super::db::{Db, now_rfc3339, port_error};
@@ -306,23 +306,25 @@ impl OrderStore for EmbeddedStore {
                     reason: None,
                     at: order.created_at.clone(),
                 });
-                let changes = c
+                let history: Option<String> = c
                     .prepare_cached(
-                        "SELECT status, reason, at FROM order_history
-                         WHERE seller_id = ?1 AND order_id = ?2 ORDER BY rowid",
+                        "SELECT history FROM orders WHERE seller_id = ?1 AND order_id = ?2",
                     )?
-                    .query_map(
+                    .query_row(
                         params![key.seller_id.as_str(), key.order_id.as_str()],
-                        |r| {
-                            Ok(StatusChange {
-                                status: parse_col(&r.get::<_, String>(0)?)?,
-                                reason: r.get(1)?,
-                                at: r.get(2)?,
-                            })
-                        },
-                    )?
-                    .collect::<Result<Vec<_>, _>>()?;
-                order.history.extend(changes);
+                        |r| r.get(0),
+                    )?;
+                if let Some(json) = history {
+                    let changes: Vec<(String, Option<String>, String)> =
+                        serde_json::from_str(&json).map_err(bad_row)?;
+                    for (status, reason, at) in changes {
+                        order.history.push(StatusChange {
+                            status: parse_col(&status)?,
+                            reason,
+                            at,
+                        });
+                    }
+                }
                 Ok(Some(order))
             })
             .await
@@ -343,23 +345,42 @@ impl OrderStore for EmbeddedStore {
             .call(move |c| {
                 write(c, |c| {
                     let now = now_rfc3339();
+                    // The change (?6, `[status, reason, at]` as JSON) is appended to the
+                    // order's history in the same write.
                     let mut up = c.prepare_cached(
-                        "UPDATE orders SET status = ?3, reason = ?4, updated_at = ?5
+                        "UPDATE orders SET status = ?3, reason = ?4, updated_at = ?5,
+                           history = CASE WHEN history IS NULL THEN '[' || ?6 || ']'
+                             ELSE substr(history, 1, length(history) - 1) || ',' || ?6 || ']' END
                          WHERE seller_id = ?1 AND order_id = ?2 AND status = 'on_hold'
                            AND NOT (status = ?3 AND reason IS ?4)",
                     )?;
-                    let mut history = c.prepare_cached(
-                        "INSERT INTO order_history (seller_id, order_id, status, reason, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?;
+                    // A batch's outcomes are a few kinds: each one's JSON made once.
+                    let mut changes: Vec<(&Outcome, String)> = Vec::new();
                     let mut changed = Vec::with_capacity(outcomes.len());
                     for (key, outcome) in &outcomes {
+                        let i = match changes.iter().position(|(o, _)| *o == outcome) {
+                            Some(i) => i,
+                            None => {
+                                let json = serde_json::to_string(&(
+                                    outcome.status.as_str(),
+                                    &outcome.reason,
+                                    &now,
+                                ))
+                                .map_err(bad_row)?;
+                                changes.push((outcome, json));
+                                changes.len() - 1
+                            }
+                        };
+                        let change = &changes[i].1;
                         let (s, o) = (key.seller_id.as_str(), key.order_id.as_str());
-                        let args = params![s, o, outcome.status.as_str(), outcome.reason, now];
-                        let n = up.execute(args)?;
-                        if n > 0 {
-                            history.execute(args)?;
-                        }
+                        let n = up.execute(params![
+                            s,
+                            o,
+                            outcome.status.as_str(),
+                            outcome.reason,
+                            now,
+                            change
+                        ])?;
                         changed.push(n > 0);
                     }
                     Ok(changed)
