@@ -69,6 +69,26 @@ fn raw(oms: &Oms, sql: &str) -> Vec<Vec<String>> {
     .expect(sql)
 }
 
+/// The event log as the `bus_log` view shows it, and the committed offsets.
+fn log_and_offsets(oms: &Oms) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    (
+        raw(
+            oms,
+            "SELECT partition, offset, key, payload FROM bus_log ORDER BY partition, offset",
+        ),
+        raw(
+            oms,
+            "SELECT grp, partition, next_offset FROM bus_offsets ORDER BY grp, partition",
+        ),
+    )
+}
+
+/// `oms fulfil --drain`'s (events, new_order, on_hold).
+fn fulfil_counts(oms: &Oms) -> (u64, u64, u64) {
+    let t = oms.fulfil_drain();
+    (n(&t["events"]), n(&t["new_order"]), n(&t["on_hold"]))
+}
+
 fn user_version(oms: &Oms) -> String {
     raw(oms, "PRAGMA user_version")[0][0].clone()
 }
@@ -248,12 +268,7 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
 
     // Fulfil goes on from the committed offsets: the second job's 3 orders and the 2
     // retried ones, nothing of what was fulfilled before.
-    let t = oms.fulfil_drain();
-    assert_eq!(
-        (n(&t["events"]), n(&t["new_order"]), n(&t["on_hold"])),
-        (5, 2, 3),
-        "{t}"
-    );
+    assert_eq!(fulfil_counts(&oms), (5, 2, 3));
     want.insert("7001".into(), status("new_order", None));
     want.insert("7002".into(), status("new_order", None));
     want.insert("7003".into(), status("on_hold", insufficient));
@@ -366,15 +381,8 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
         "SELECT order_id, status, reason, at FROM order_history ORDER BY rowid",
     );
     assert_eq!(changes.len(), 4, "{changes:?}");
-    let events_before = raw(
-        &oms,
-        "SELECT partition, offset, key, payload FROM bus_log ORDER BY partition, offset",
-    );
-    let offsets_before = raw(
-        &oms,
-        "SELECT grp, partition, next_offset FROM bus_offsets ORDER BY grp, partition",
-    );
-    assert_eq!(events_before.len(), 7);
+    let before = log_and_offsets(&oms);
+    assert_eq!(before.0.len(), 7);
 
     // Every order's history: created on_hold, then each change the last release made,
     // in its order, with its own time.
@@ -414,27 +422,13 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
     let stock_before = stock(&[("1", "15", 2), ("1", "7", 1)]);
     assert_eq!(oms.stock(), stock_before);
     assert_eq!(
-        raw(
-            &oms,
-            "SELECT partition, offset, key, payload FROM bus_log ORDER BY partition, offset"
-        ),
-        events_before
-    );
-    assert_eq!(
-        raw(
-            &oms,
-            "SELECT grp, partition, next_offset FROM bus_offsets ORDER BY grp, partition"
-        ),
-        offsets_before
+        log_and_offsets(&oms),
+        before,
+        "the log and the offsets unchanged"
     );
 
     // Fulfil goes on from the committed offsets: 8002 again, 8101 and 8102.
-    let t = oms.fulfil_drain();
-    assert_eq!(
-        (n(&t["events"]), n(&t["new_order"]), n(&t["on_hold"])),
-        (3, 2, 1),
-        "{t}"
-    );
+    assert_eq!(fulfil_counts(&oms), (3, 2, 1));
     want_status.insert("8002".into(), status("new_order", None));
     want_status.insert("8101".into(), status("new_order", None));
     want_status.insert("8102".into(), status("on_hold", insufficient));
