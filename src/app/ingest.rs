@@ -5,21 +5,18 @@
 //! acknowledge. Anything that may succeed later (a file source or a backend that is
 //! unavailable) leaves the message for redelivery; redelivery creates nothing twice.
 
+mod storing;
+
 use super::backoff::{Backoff, retry_transient};
 use super::files::{Tally, s3_not_configured};
 use super::jobs::report;
-use super::orders::bus_event;
 use super::{AppError, Backends, Shutdown, in_transaction};
 use crate::domain::orders_file::{
     FileError as ParseError, Limits, ParsedOrders, parse_orders_within,
 };
-use crate::domain::{
-    BulkOrderRequest, HubId, Job, JobCounts, JobState, NewOrder, OrderEvent, SellerId, SkuId,
-    Status, timestamp,
-};
+use crate::domain::{BulkOrderRequest, HubId, Job, JobState, SellerId, SkuId, timestamp};
 use crate::ports::{
-    FileError, Inserted, JobRecord, OrderFiles, QueueDepth, QueueMessage, ScratchSpace, Validation,
-    WmsError,
+    FileError, JobRecord, OrderFiles, QueueDepth, QueueMessage, ScratchSpace, Validation, WmsError,
 };
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -574,7 +571,7 @@ async fn process(
     // Handed out chunk by chunk while stored: memory is released as the job goes.
     tracing::debug!(job = %job_id, orders = parsed.orders(), "storing orders");
     let stored = in_transaction(&*b.uow, async || {
-        store_and_publish(b, job, &mut parsed, observer.as_ref(), shutdown)
+        storing::store_and_publish(b, job, parsed, observer.as_ref(), shutdown)
             .await?
             .ok_or(Unfinished::Shutdown)
     })
@@ -606,66 +603,4 @@ impl<E: Into<AppError>> From<E> for Unfinished {
     fn from(e: E) -> Self {
         Unfinished::Failed(e.into())
     }
-}
-
-/// Orders stored (and their events published) per call; shutdown is checked between.
-const STORE_CHUNK: usize = 5000;
-
-/// Stores and publishes the orders, records the job done; `None` when shutdown came
-/// first (whatever was written must then be rolled back and the message released).
-async fn store_and_publish(
-    b: &Backends,
-    job: Job,
-    parsed: &mut ParsedOrders,
-    observer: &dyn IngestObserver,
-    shutdown: &Shutdown,
-) -> Result<Option<JobRecord>, AppError> {
-    let job_id = job.job_id.as_str();
-    let mut counts = JobCounts {
-        rows: parsed.rows(),
-        orders_rejected: parsed.orders_rejected(),
-        warnings: parsed.warnings(),
-        ..JobCounts::default()
-    };
-    let mut events = Vec::new();
-    loop {
-        let chunk: Vec<NewOrder> = parsed
-            .next_orders(STORE_CHUNK)
-            .map_err(|e| AppError::Unavailable(format!("temporary space: {e}").into()))?;
-        if chunk.is_empty() {
-            break;
-        }
-        // A big file takes seconds to store: shutdown is checked between chunks so
-        // that it is answered within one chunk's time, not the whole file's.
-        if shutdown.is_set() {
-            return Ok(None);
-        }
-        let results = b.store.insert_orders(job_id, &chunk).await?;
-        for (order, r) in chunk.iter().zip(results) {
-            let publish = match r {
-                Inserted::Created => true,
-                // Stored by an earlier delivery of this same job, maybe before its
-                // events were published: publish again (fulfil is idempotent).
-                Inserted::Existing {
-                    job_id: ref j,
-                    status,
-                    ..
-                } if j == job_id => status == Status::OnHold,
-                Inserted::Existing { .. } => {
-                    counts.orders_duplicate += 1;
-                    continue;
-                }
-            };
-            counts.orders_accepted += 1;
-            if publish {
-                events.push(bus_event(&OrderEvent::created(order, job_id)));
-            }
-        }
-        b.bus.publish(&events).await?;
-        events.clear();
-        observer.orders_stored(job_id, counts.orders_accepted + counts.orders_duplicate);
-    }
-    let report = report(job.finish(counts, parsed.take_rejects())?);
-    b.store.record_job(&report).await?;
-    Ok(Some(report))
 }

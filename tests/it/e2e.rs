@@ -349,6 +349,17 @@ fn sigkill_mid_ingest_and_mid_fulfil_loses_and_doubles_nothing() {
     assert_eq!(n(&job["orders_duplicate"]), 0, "{job}");
     let d = oms.queue_depth();
     assert_eq!((d.visible, d.in_flight, d.dead), (0, 0, 0), "{d:?}");
+    // The orders are stored a chunk at a time while the chunk before's events are
+    // written: one event per order, none lost or doubled at a chunk's edge.
+    let (events, keys): (i64, i64) = rusqlite::Connection::open(oms.db_file())
+        .expect("the data dir's database")
+        .query_row(
+            "SELECT count(*), count(DISTINCT key) FROM bus_events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the log");
+    assert_eq!((events, keys), (5000, 5000));
 
     // Fulfil: kill it after a batch of 500 is committed, at once or while the next
     // one is being worked on, three times (each run waits for the partitions of the

@@ -89,6 +89,16 @@ fn fulfil_counts(oms: &Oms) -> (u64, u64, u64) {
     (n(&t["events"]), n(&t["new_order"]), n(&t["on_hold"]))
 }
 
+/// Items as objects (`orders show`, or a row before schema 5), as (sku, hub, quantity).
+fn items_of(items: &Value) -> Vec<(String, String, u64)> {
+    items
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| (s(&i["sku_id"]), s(&i["hub_id"]), n(&i["quantity"])))
+        .collect()
+}
+
 fn user_version(oms: &Oms) -> String {
     raw(oms, "PRAGMA user_version")[0][0].clone()
 }
@@ -166,7 +176,7 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
 
     // Orders, as the first release left them.
     let before = statuses(&oms);
-    assert_eq!(user_version(&oms), "4", "opened once: migrated in place");
+    assert_eq!(user_version(&oms), "5", "opened once: migrated in place");
     let insufficient = Some("insufficient_inventory");
     let mut want: BTreeMap<String, (String, Option<String>)> = [
         ("5001", status("new_order", None)),
@@ -192,12 +202,7 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
     assert_eq!(h, [("on_hold", None), ("on_hold", insufficient)]);
     let o7002 = oms.json(&["orders", "show", "7002", "--output", "json"]);
     assert_eq!(s(&o7002["job_id"]), SECOND_JOB);
-    let items: Vec<(String, String, u64)> = o7002["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| (s(&i["sku_id"]), s(&i["hub_id"]), n(&i["quantity"])))
-        .collect();
+    let items = items_of(&o7002["items"]);
     assert_eq!(
         items,
         [("29".into(), "2".into(), 4), ("15".into(), "2".into(), 1)]
@@ -383,6 +388,16 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
     assert_eq!(changes.len(), 4, "{changes:?}");
     let before = log_and_offsets(&oms);
     assert_eq!(before.0.len(), 7);
+    // Each order's items as the last release kept them: objects, in the file's order.
+    let items_before: BTreeMap<String, Vec<(String, String, u64)>> =
+        raw(&oms, "SELECT order_id, items FROM orders")
+            .into_iter()
+            .map(|r| {
+                let v: Value = serde_json::from_str(&r[1]).expect("items JSON");
+                (r[0].clone(), items_of(&v))
+            })
+            .collect();
+    assert_eq!(items_before.len(), 6);
 
     // Every order's history: created on_hold, then each change the last release made,
     // in its order, with its own time.
@@ -397,7 +412,7 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
     for order in ["8001", "8002", "8003", "8004", "8101", "8102"] {
         assert_eq!(history(&oms, order), want(order), "order {order}");
     }
-    assert_eq!(user_version(&oms), "4", "opened once: migrated in place");
+    assert_eq!(user_version(&oms), "5", "opened once: migrated in place");
     assert_eq!(
         raw(
             &oms,
@@ -406,6 +421,19 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
         [["0"]],
         "the changes moved into the orders' rows"
     );
+    // The same items, in the same order, now kept as [[sku, hub, quantity], ...].
+    for (order, items) in &items_before {
+        let shown = oms.json(&["orders", "show", order, "--output", "json"]);
+        let shown = items_of(&shown["items"]);
+        assert_eq!(&shown, items, "order {order}");
+        let stored = raw(
+            &oms,
+            &format!("SELECT items FROM orders WHERE order_id = '{order}'"),
+        );
+        let compact: Vec<(String, String, u64)> =
+            serde_json::from_str(&stored[0][0]).expect("the compact form");
+        assert_eq!(&compact, items, "order {order} as stored");
+    }
     let insufficient = Some("insufficient_inventory");
     let mut want_status: BTreeMap<String, (String, Option<String>)> = [
         ("8001", status("new_order", None)),

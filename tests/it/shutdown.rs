@@ -308,10 +308,10 @@ fn assert_fulfil_consistent(oms: &Oms, initial: &Stock) -> u64 {
             ("new_order", None) => {
                 let items: Value =
                     serde_json::from_str(&r.get::<_, String>(4).expect("items")).expect("JSON");
+                // [[sku, hub, quantity], ...]
                 for it in items.as_array().expect("items") {
-                    *taken
-                        .entry(stock_key(&s(&it["hub_id"]), &s(&it["sku_id"])))
-                        .or_insert(0) += it["quantity"].as_i64().expect("a quantity");
+                    *taken.entry(stock_key(&s(&it[1]), &s(&it[0]))).or_insert(0) +=
+                        it[2].as_i64().expect("a quantity");
                 }
                 new_order.insert(k.clone());
                 settled.insert(k);

@@ -87,7 +87,15 @@ impl EventBus for EmbeddedBus {
         if events.is_empty() {
             return Ok(());
         }
-        let events = events.to_vec();
+        // Kept compact where the payload allows, encoded here on the caller's thread
+        // rather than on the database's.
+        let events: Vec<(String, String, i64)> = events
+            .iter()
+            .map(|e| match codec::compact(&e.payload) {
+                Some(c) => (e.key.clone(), c, ENC_COMPACT),
+                None => (e.key.clone(), e.payload.clone(), ENC_AS_IS),
+            })
+            .collect();
         let wanted = self.settings.partitions;
         self.db
             .call(move |c| {
@@ -100,8 +108,8 @@ impl EventBus for EmbeddedBus {
                         "INSERT INTO bus_events (partition, offset, key, payload, enc)
                          VALUES (?1, ?2, ?3, ?4, ?5)",
                     )?;
-                    for e in &events {
-                        let p = partition_of(&e.key, n);
+                    for (key, payload, enc) in &events {
+                        let p = partition_of(key, n);
                         let next = match heads.get(&p) {
                             Some(&o) => o,
                             None => head_q
@@ -109,10 +117,7 @@ impl EventBus for EmbeddedBus {
                                 .optional()?
                                 .unwrap_or(0),
                         };
-                        match codec::compact(&e.payload) {
-                            Some(c) => ins.execute(params![p, next, e.key, c, ENC_COMPACT])?,
-                            None => ins.execute(params![p, next, e.key, e.payload, ENC_AS_IS])?,
-                        };
+                        ins.execute(params![p, next, key, payload, enc])?;
                         heads.insert(p, next + 1);
                     }
                     let mut up = c.prepare_cached(

@@ -9,7 +9,7 @@
 //! ([`compact`] checks this itself); any other payload is kept as it is. Strings with
 //! an escape (`\`) are never compacted, so a string's bytes are the same in both forms.
 
-use crate::domain::{OrderId, OrderKey, SellerId};
+use crate::domain::{OrderId, OrderItem, OrderKey, SellerId};
 
 /// Reads the exact shapes of both forms, nothing more.
 struct Cursor<'a> {
@@ -114,14 +114,25 @@ fn published_items<'a>(c: &mut Cursor<'a>) -> Option<Vec<[&'a str; 3]>> {
     Some(items)
 }
 
-/// An order's items as its row keeps them (the JSON `serde_json` writes for
-/// `Vec<OrderItem>`, the same as an event's `items`), as `[sku, hub, quantity]`
-/// borrowed from `json`; `None` for any other text (then read it with `serde_json`).
+/// An order's items as its row keeps them (the compact form, `[["sku","hub",quantity],
+/// ...]`, as reservations keep theirs too), borrowed from `json`; `None` for any other
+/// text (then read it with `serde_json`).
 #[must_use]
 pub fn stored_items(json: &str) -> Option<Vec<[&str; 3]>> {
     let mut c = Cursor::new(json);
-    let items = published_items(&mut c)?;
+    let items = compact_items(&mut c)?;
     c.done().then_some(items)
+}
+
+/// Items in the form an order's row and a reservation keep them: `[[sku, hub,
+/// quantity], ...]`.
+#[must_use]
+pub fn items_json(items: &[OrderItem]) -> String {
+    let compact: Vec<(&str, &str, i64)> = items
+        .iter()
+        .map(|it| (it.sku_id.as_str(), it.hub_id.as_str(), it.quantity.get()))
+        .collect();
+    serde_json::to_string(&compact).expect("strings and integers always serialise")
 }
 
 /// The values of a payload in the compact form.
@@ -132,7 +143,15 @@ fn read_compact(compact: &str) -> Option<Values<'_>> {
         c.eat(if i == 0 { "[\"" } else { ",\"" })?;
         *v = c.string()?;
     }
-    c.eat(",[")?;
+    c.eat(",")?;
+    let items = compact_items(&mut c)?;
+    c.eat("]")?;
+    c.done().then_some(Values { head, items })
+}
+
+/// Items in the compact form, `[["sku","hub",quantity],...]`, borrowed from the text.
+fn compact_items<'a>(c: &mut Cursor<'a>) -> Option<Vec<[&'a str; 3]>> {
+    c.eat("[")?;
     let mut items = Vec::new();
     if c.peek() == Some(b'[') {
         loop {
@@ -149,8 +168,8 @@ fn read_compact(compact: &str) -> Option<Values<'_>> {
             }
         }
     }
-    c.eat("]]")?;
-    c.done().then_some(Values { head, items })
+    c.eat("]")?;
+    Some(items)
 }
 
 fn write_published(v: &Values<'_>) -> String {
@@ -316,7 +335,8 @@ mod tests {
                 quantity: Quantity::new(1_000_000).unwrap(),
             },
         ];
-        let json = serde_json::to_string(&items).unwrap();
+        let json = items_json(&items);
+        assert_eq!(json, r#"[["15","hub-ø",2],["7","1",1000000]]"#);
         assert_eq!(
             stored_items(&json),
             Some(vec![["15", "hub-ø", "2"], ["7", "1", "1000000"]])
@@ -325,9 +345,10 @@ mod tests {
         for other in [
             "",
             "[",
-            r#"[{"sku_id":"a\"b","hub_id":"1","quantity":1}]"#,
-            r#"[{"hub_id":"1","sku_id":"2","quantity":1}]"#,
-            r#"[{"sku_id":"2","hub_id":"1","quantity":1.5}]"#,
+            r#"[["a\"b","1",1]]"#,
+            r#"[{"sku_id":"2","hub_id":"1","quantity":1}]"#,
+            r#"[["2","1",1.5]]"#,
+            r#"[["2",1,1]]"#,
             &format!("{json} "),
         ] {
             assert_eq!(stored_items(other), None, "{other}");

@@ -11,12 +11,15 @@
 //! - Version 4: an order's status changes are kept in its own row (`orders.history`,
 //!   `[[status, reason, at], ...]`, NULL before the first), not in `order_history`:
 //!   fulfil changes an order with one write instead of two.
+//! - Version 5: an order's items are kept in the compact form reservations use,
+//!   `[[sku, hub, quantity], ...]`, not as objects: a third of the bytes, so ingest
+//!   writes fewer pages and fulfil reads less.
 //!
 //! [`SCHEMA`] creates the current version in an empty file; [`MIGRATIONS`] move an
 //! older file forward in place.
 
 /// The version [`SCHEMA`] creates and [`MIGRATIONS`] end at.
-pub(super) const VERSION: i64 = 4;
+pub(super) const VERSION: i64 = 5;
 
 /// Every table, view and index of the current version, created when missing.
 pub(super) const SCHEMA: &str = r#"
@@ -171,5 +174,13 @@ UPDATE orders SET history = (
   WHERE EXISTS (SELECT 1 FROM order_history AS h
                 WHERE h.seller_id = orders.seller_id AND h.order_id = orders.order_id);
 DROP TABLE order_history;
+",
+    // 4 -> 5: orders' items in the compact form, item order kept.
+    "
+UPDATE orders SET items = (
+    SELECT json_group_array(json_array(i.value ->> 'sku_id', i.value ->> 'hub_id',
+                                       i.value ->> 'quantity') ORDER BY i.key)
+    FROM json_each(orders.items) AS i)
+  WHERE json_valid(items) AND json_type(items, '$[0]') = 'object';
 ",
 ];

@@ -34,8 +34,9 @@ fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> rusqlite::Result<T>
 const ORDER_COLS: &str =
     "seller_id, order_id, status, reason, items, job_id, created_at, updated_at";
 
-/// An order's items from its row's JSON: the form `oms` writes is read directly, any
-/// other (or a value that is not valid) through `serde_json`, whose error is kept.
+/// An order's items from its row's JSON: the compact form `oms` writes is read
+/// directly; any other (another writer's spacing, or items as objects, the form before
+/// schema 5), or a value that is not valid, through `serde_json`, whose error is kept.
 fn items_from_json(json: &str) -> rusqlite::Result<Vec<OrderItem>> {
     let fast = codec::stored_items(json).and_then(|items| {
         items
@@ -49,9 +50,19 @@ fn items_from_json(json: &str) -> rusqlite::Result<Vec<OrderItem>> {
             })
             .collect::<Option<Vec<_>>>()
     });
-    match fast {
-        Some(items) => Ok(items),
-        None => serde_json::from_str(json).map_err(bad_row),
+    if let Some(items) = fast {
+        return Ok(items);
+    }
+    match serde_json::from_str::<Vec<(SkuId, HubId, Quantity)>>(json) {
+        Ok(items) => Ok(items
+            .into_iter()
+            .map(|(sku_id, hub_id, quantity)| OrderItem {
+                sku_id,
+                hub_id,
+                quantity,
+            })
+            .collect()),
+        Err(_) => serde_json::from_str(json).map_err(bad_row),
     }
 }
 
@@ -242,7 +253,17 @@ impl OrderStore for EmbeddedStore {
         job_id: &str,
         orders: &[NewOrder],
     ) -> Result<Vec<Inserted>, StoreError> {
-        let (job_id, orders) = (job_id.to_owned(), orders.to_vec());
+        // Encoded here, on the caller's thread, instead of copied: the database
+        // thread only binds and steps (ingest hands in the next chunk while the last
+        // one's events are written).
+        let job_id = job_id.to_owned();
+        let orders = orders
+            .iter()
+            .map(|o| {
+                let items = codec::items_json(&o.items);
+                (o.seller_id.to_string(), o.order_id.to_string(), items)
+            })
+            .collect::<Vec<_>>();
         self.db
             .call(move |c| {
                 write(c, |c| {
@@ -255,20 +276,13 @@ impl OrderStore for EmbeddedStore {
                         "SELECT job_id, status, reason FROM orders WHERE seller_id = ?1 AND order_id = ?2",
                     )?;
                     let mut out = Vec::with_capacity(orders.len());
-                    for o in &orders {
-                        let items = serde_json::to_string(&o.items).map_err(bad_row)?;
-                        let n = ins.execute(params![
-                            o.seller_id.as_str(),
-                            o.order_id.as_str(),
-                            items,
-                            job_id,
-                            now
-                        ])?;
+                    for (seller_id, order_id, items) in &orders {
+                        let n = ins.execute(params![seller_id, order_id, items, job_id, now])?;
                         if n > 0 {
                             out.push(Inserted::Created);
                         } else {
                             out.push(existing.query_row(
-                                params![o.seller_id.as_str(), o.order_id.as_str()],
+                                params![seller_id, order_id],
                                 |r| {
                                     Ok(Inserted::Existing {
                                         job_id: r.get(0)?,
@@ -419,7 +433,7 @@ impl OrderStore for EmbeddedStore {
                     arg(
                         &mut sql,
                         " AND EXISTS (SELECT 1 FROM json_each(orders.items) AS it
-                               WHERE it.value ->> 'hub_id' = ?)",
+                               WHERE it.value ->> 1 = ?)",
                         h.to_string(),
                     );
                 }
@@ -572,17 +586,22 @@ mod tests {
     use super::items_from_json;
 
     #[test]
-    fn items_another_writer_spaced_or_reordered_read_the_same_and_bad_ones_fail() {
-        let ours = r#"[{"sku_id":"15","hub_id":"1","quantity":2},{"sku_id":"7","hub_id":"h","quantity":1}]"#;
-        let theirs = r#"[ {"hub_id": "1", "sku_id": "15", "quantity": 2},
+    fn items_another_writer_spaced_or_as_objects_read_the_same_and_bad_ones_fail() {
+        let ours = r#"[["15","1",2],["7","h",1]]"#;
+        let spaced = r#"[ ["15", "1", 2], [ "7","h", 1 ] ]"#;
+        let objects = r#"[ {"hub_id": "1", "sku_id": "15", "quantity": 2},
                           {"quantity": 1, "sku_id": "7", "hub_id": "h"} ]"#;
         let read = items_from_json(ours).unwrap();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].sku_id.as_str(), "15");
         assert_eq!(read[1].hub_id.as_str(), "h");
         assert_eq!(read[1].quantity.get(), 1);
-        assert_eq!(items_from_json(theirs).unwrap(), read);
+        assert_eq!(items_from_json(spaced).unwrap(), read);
+        assert_eq!(items_from_json(objects).unwrap(), read);
         for bad in [
+            r#"[["15","1",0]]"#,
+            r#"[["","1",2]]"#,
+            r#"[["15","1"]]"#,
             r#"[{"sku_id":"15","hub_id":"1","quantity":0}]"#,
             r#"[{"sku_id":"","hub_id":"1","quantity":2}]"#,
             r#"[{"sku_id":"15","quantity":2}]"#,

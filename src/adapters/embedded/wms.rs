@@ -3,6 +3,7 @@
 //! deducted twice for one (seller, order), and never drives stock below zero (every
 //! deduction is a conditional update, not a read-modify-write).
 
+use super::codec;
 use super::db::{Db, is_busy, now_rfc3339};
 use super::tx::write;
 use crate::domain::stock_file::Stock;
@@ -386,12 +387,7 @@ fn reserve_one<'a>(
             });
         }
     }
-    let compact: Vec<(&str, &str, i64)> = items
-        .iter()
-        .map(|it| (it.sku_id.as_str(), it.hub_id.as_str(), it.quantity.get()))
-        .collect();
-    let json = serde_json::to_string(&compact)
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    let json = codec::items_json(items);
     let added = stmts.insert.execute(params![s, o, json, at])?;
     if added == 0 {
         return Ok(Reservation::AlreadyReserved);
