@@ -294,7 +294,8 @@ fn ingest_shows_a_live_pane_and_stops_cleanly_on_ctrl_c() {
     let files = w.install(&oms);
     oms.submit(&files[0]);
 
-    let tty = Tty::start(&oms, &["ingest"], &[]);
+    // An 80-column pane, the narrowest operators use.
+    let tty = Tty::start_in(&oms, &["ingest"], &[], (80, 30));
     let name = files[0].trim_start_matches("storage/");
     let bar = format!("{name} (job ");
     // The file's bar with rows counted, under the header that counts it.
@@ -337,8 +338,36 @@ fn ingest_shows_a_live_pane_and_stops_cleanly_on_ctrl_c() {
         .expect("the bar line");
     assert!(lines[at].contains('%'), "{}", lines[at]);
     assert!(
-        lines.get(at + 1).is_some_and(|l| l.contains(" rows (")),
-        "the line under the bar counts rows:\n{screen}"
+        lines
+            .get(at + 1)
+            .is_some_and(|l| l.contains(" rows (") || l.contains(" orders (")),
+        "the line under the bar counts rows or orders:\n{screen}"
+    );
+    // Every line whole at 80 columns: each ends with its last value.
+    let ends = |start: &str, whole: &dyn Fn(&str) -> bool| {
+        let l = lines
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| l.contains(start))
+            .unwrap_or_else(|| panic!("no `{start}` line:\n{screen}"));
+        assert!(whole(l), "cut at the pane's width: {l:?}\n{screen}");
+    };
+    let last_is_count = |l: &str| l.ends_with(|c: char| c.is_ascii_digit());
+    ends("ingest up", &|l| l.ends_with(" left for retry"));
+    ends("totals: rows", &|l| {
+        last_is_count(l)
+            && l.rsplit(" | ")
+                .next()
+                .is_some_and(|t| t.starts_with("duplicate "))
+    });
+    ends("queue:", &|l| {
+        l.ends_with(')') || l.ends_with("not known yet")
+    });
+    ends(&bar, &|l| l.ends_with('%'));
+    let under = lines[at + 1].trim();
+    assert!(
+        last_is_count(under) || under.ends_with("/s)") || under.ends_with(" rejected"),
+        "cut at the pane's width: {under:?}\n{screen}"
     );
 
     tty.keys(&["C-c"]);

@@ -57,7 +57,9 @@ impl FileState {
         );
         match (self.stage, self.orders, self.storing) {
             (Stage::Storing, Some(orders), Some(since)) => format!(
-                "storing: {} of {} orders ({}/s), {} rejected | {rows}",
+                // The rows are all read by now (the totals count them): the line
+                // keeps to the orders, so it fits an 80-column pane.
+                "storing: {} of {} orders ({}/s), {} rejected",
                 count(self.stored),
                 count(orders),
                 per_sec(self.stored, since.elapsed()),
@@ -108,7 +110,6 @@ struct IngestCounts {
 }
 
 struct IngestState {
-    started: Instant,
     counts: IngestCounts,
     files: HashMap<String, FileState>,
     depth: Option<(QueueDepth, String)>,
@@ -158,7 +159,6 @@ impl IngestView {
         let view = Self {
             lines,
             state: Mutex::new(IngestState {
-                started: Instant::now(),
                 counts: IngestCounts::default(),
                 files: HashMap::new(),
                 depth: None,
@@ -189,7 +189,7 @@ impl IngestView {
         // Rows of the files in progress count too.
         let rows = c.rows + s.files.values().map(|f| f.rows).sum::<u64>();
         l.files.set_message(format!(
-            "{} in progress, {} done, {} failed, {} left for redelivery",
+            "{} in progress, {} done, {} failed, {} left for retry",
             match s.files.len() {
                 1 => "1 file".to_owned(),
                 n => format!("{n} files"),
@@ -198,10 +198,11 @@ impl IngestView {
             count(c.failed),
             count(c.left),
         ));
+        // Each file's line has its own rate: the totals keep to the counts, so the
+        // line fits an 80-column pane.
         l.totals.set_message(format!(
-            "rows {} ({}/s) | stored {} | rejected {} | duplicate {}",
+            "rows {} | stored {} | rejected {} | duplicate {}",
             count(rows),
-            per_sec(rows, s.started.elapsed()),
             count(c.accepted),
             count(c.rejected),
             count(c.duplicate),
