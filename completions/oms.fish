@@ -67,7 +67,7 @@ complete -c oms -n "__fish_oms_using_subcommand ingest" -s v -l verbose -d 'More
 complete -c oms -n "__fish_oms_using_subcommand ingest" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c oms -n "__fish_oms_using_subcommand ingest" -s h -l help -d 'Print help'
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l group -d 'Consumer group [default: oms-fulfil]' -r
-complete -c oms -n "__fish_oms_using_subcommand fulfil" -l batch -d 'Events taken per batch (one transaction on the embedded default) [default: 5000 embedded, 500 with a remote warehouse, 25 with a remote store]' -r
+complete -c oms -n "__fish_oms_using_subcommand fulfil" -l batch -d 'Events taken per batch (one transaction on the embedded default) [default: 20000 embedded, 500 with a remote warehouse, 25 with a remote store]' -r
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l config -d 'Configuration file [default: ./oms.toml when it exists]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l data-dir -d 'Directory of the embedded database [default: ./.oms]' -r -F
 complete -c oms -n "__fish_oms_using_subcommand fulfil" -l storage-root -d 'Directory every submitted local file must be inside [default: ./storage]' -r -F

@@ -222,7 +222,7 @@ pub struct FulfilArgs {
     /// Consumer group [default: oms-fulfil]
     #[arg(long, env = "OMS_KAFKA_GROUP")]
     pub group: Option<String>,
-    /// Events taken per batch (one transaction on the embedded default) [default: 5000
+    /// Events taken per batch (one transaction on the embedded default) [default: 20000
     /// embedded, 500 with a remote warehouse, 25 with a remote store]
     #[arg(long, env = "OMS_FULFIL_BATCH", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch: Option<u32>,

@@ -32,9 +32,11 @@ pub const REMOTE_WMS_BATCH: usize = RESERVE_MANY_MAX;
 
 /// Events per batch when the store and the warehouse are both the embedded database:
 /// each batch is one transaction, which also deducts the stock of every (hub, sku) its
-/// orders name once. 5000 rather than 1000: ~15 % faster (fewer commits and fewer
-/// deductions of the same lines), and a batch still takes ~0.1 s.
-pub const LOCAL_BATCH: usize = 5000;
+/// orders name once, after one read of the stock. 20000 rather than 5000: ~7 % faster
+/// on 250k orders (a batch of 5000 already names most (hub, sku) of a big catalogue, so
+/// the stock is read and deducted about once per batch whatever its size), and a batch
+/// still takes well under a second. Memory: ~60 MB more than 5000 at peak.
+pub const LOCAL_BATCH: usize = 20_000;
 
 /// Events per batch: `flag` when the operator gave one; otherwise a local batch is one
 /// quick transaction, with a remote warehouse its reservations are sent several at

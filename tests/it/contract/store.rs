@@ -25,6 +25,16 @@ macro_rules! store_test {
     };
 }
 
+/// Seller 1's order `id`: its status, its reason and how many entries its history has.
+async fn state_of(store: &dyn oms::ports::OrderStore, id: &str) -> (Status, Option<String>, usize) {
+    let o = store
+        .get_order(&order_key("1", id))
+        .await
+        .unwrap()
+        .expect("exists");
+    (o.status, o.reason, o.history.len())
+}
+
 fn keys_of(orders: &[oms::domain::Order]) -> Vec<String> {
     orders.iter().map(|o| o.key().to_string()).collect()
 }
@@ -229,20 +239,22 @@ store_test!(set_outcome_only_changes_orders_on_hold, async |f| {
 });
 
 store_test!(
-    set_outcomes_applies_each_outcome_like_set_outcome,
+    set_outcomes_applies_each_outcome_like_set_outcome_in_the_order_given,
     async |f| {
         let store = f.store().await;
-        let orders: Vec<NewOrder> = ["2001", "2002", "2003"]
+        let orders: Vec<NewOrder> = ["2001", "2002", "2003", "30", "4", "100", "200"]
             .iter()
             .map(|id| new_order("1", id, vec![order_item("H1", "S1", 1)]))
             .collect();
         store.insert_orders("j1", &orders).await.expect("insert");
-        assert!(
-            store
-                .set_outcome(&order_key("1", "2003"), &Outcome::fulfilled())
-                .await
-                .unwrap()
-        );
+        for id in ["2003", "4"] {
+            assert!(
+                store
+                    .set_outcome(&order_key("1", id), &Outcome::fulfilled())
+                    .await
+                    .unwrap()
+            );
+        }
         assert_eq!(store.set_outcomes(&[]).await.unwrap(), Vec::<bool>::new());
         let changed = store
             .set_outcomes(&[
@@ -258,17 +270,7 @@ store_test!(
             [true, true, false, false],
             "new_order never goes back; an unknown order changes nothing"
         );
-        let status = |id: &'static str| {
-            let store = Arc::clone(&store);
-            async move {
-                let o = store
-                    .get_order(&order_key("1", id))
-                    .await
-                    .unwrap()
-                    .expect("exists");
-                (o.status, o.reason, o.history.len())
-            }
-        };
+        let status = async |id| state_of(&*store, id).await;
         assert_eq!(status("2001").await, (Status::NewOrder, None, 2));
         assert_eq!(
             status("2002").await,
@@ -279,6 +281,36 @@ store_test!(
             )
         );
         assert_eq!(status("2003").await, (Status::NewOrder, None, 2));
+
+        // Out of key order, with an unknown order and two keys given twice: the answer
+        // follows the input, and a key's outcomes apply in the order given.
+        let changed = store
+            .set_outcomes(&[
+                (order_key("1", "30"), Outcome::insufficient()),
+                (order_key("1", "4"), Outcome::insufficient()),
+                (order_key("1", "200"), Outcome::fulfilled()),
+                (order_key("1", "0-nope"), Outcome::fulfilled()),
+                (order_key("1", "100"), Outcome::insufficient()),
+                (order_key("1", "30"), Outcome::fulfilled()),
+                (order_key("1", "200"), Outcome::insufficient()),
+            ])
+            .await
+            .expect("set_outcomes");
+        assert_eq!(
+            changed,
+            [true, false, true, false, true, true, false],
+            "one answer per outcome, in the caller's order"
+        );
+        let held = Some(REASON_INSUFFICIENT_INVENTORY.to_owned());
+        let new = (Status::NewOrder, None, 2);
+        assert_eq!(
+            status("30").await,
+            (Status::NewOrder, None, 3),
+            "held, then new"
+        );
+        assert_eq!(status("200").await, new, "new stays new");
+        assert_eq!(status("100").await, (Status::OnHold, held, 2));
+        assert_eq!(status("4").await, new);
     }
 );
 
