@@ -17,6 +17,39 @@ pub fn width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
 }
 
+/// `s` in at most `max` columns: whole when it fits, else its start and its end
+/// around `...` (ASCII, for a pane under a C locale; the end of a file name tells
+/// files apart as often as its start).
+pub fn elide(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    let room = max.saturating_sub(3);
+    let mut end_room = room / 2;
+    let mut start_room = room - end_room;
+    let mut start = String::new();
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if w > start_room {
+            break;
+        }
+        start_room -= w;
+        start.push(c);
+    }
+    end_room += start_room;
+    let mut end: Vec<char> = Vec::new();
+    for c in s.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if w > end_room {
+            break;
+        }
+        end_room -= w;
+        end.push(c);
+    }
+    end.reverse();
+    format!("{start}...{}", end.into_iter().collect::<String>())
+}
+
 /// The first [`SHORT_ID`] characters of a job id (the whole id when it is not longer).
 pub fn short_id(id: &str) -> &str {
     match id.char_indices().nth(SHORT_ID) {
@@ -189,6 +222,20 @@ mod tests {
     use super::*;
     use crate::domain::{HubId, Quantity, SkuId};
     use time::macros::datetime;
+
+    #[test]
+    fn elide_keeps_both_ends_within_the_width() {
+        assert_eq!(elide("orders.csv", 10), "orders.csv");
+        assert_eq!(elide("orders-of-the-whole-year.csv", 15), "orders...ar.csv");
+        let wide = elide("commandes-été-北京-2026.csv", 12);
+        assert!(width(&wide) <= 12, "{wide}");
+        assert!(wide.starts_with("comm") && wide.ends_with(".csv"), "{wide}");
+        assert_eq!(
+            width(&elide("北京北京北京北京", 7)),
+            7,
+            "a wide char that does not fit is left out"
+        );
+    }
 
     #[test]
     fn ages_read_like_kubectl() {

@@ -292,15 +292,19 @@ fn ingest_shows_a_live_pane_and_stops_cleanly_on_ctrl_c() {
     // About 200,000 rows: long enough to be seen in progress.
     let w = Workload::new(7, 1, 100_000);
     let files = w.install(&oms);
-    oms.submit(&files[0]);
+    // Under a name too long for the bar's line at 80 columns (57 + 45 columns).
+    let long = "orders-of-every-seller-for-the-whole-of-2026.csv";
+    let generated = oms.root.join(files[0].trim_start_matches("storage/"));
+    std::fs::rename(generated, oms.root.join(long)).expect("rename the file");
+    oms.submit(&format!("storage/{long}"));
 
-    // An 80-column pane, the narrowest operators use.
+    // An 80-column pane, the narrowest operators use: the name is cut in its middle
+    // to the 20 columns left (80, less the pane's margin of 3 and the line's 57).
     let tty = Tty::start_in(&oms, &["ingest"], &[], (80, 30));
-    let name = files[0].trim_start_matches("storage/");
-    let bar = format!("{name} (job ");
+    let bar = "orders-of...2026.csv (job ";
     // The file's bar with rows counted, under the header that counts it.
     let screen = tty.wait_for("the file's bar with rows", Duration::from_secs(60), |s| {
-        s.contains(&bar)
+        s.contains(bar)
             && s.contains("1 file in progress")
             && s.lines().any(|l| {
                 let l = l.trim_start();
@@ -334,7 +338,7 @@ fn ingest_shows_a_live_pane_and_stops_cleanly_on_ctrl_c() {
     );
     let at = lines
         .iter()
-        .position(|l| l.contains(&bar))
+        .position(|l| l.contains(bar))
         .expect("the bar line");
     assert!(lines[at].contains('%'), "{}", lines[at]);
     assert!(
@@ -363,7 +367,7 @@ fn ingest_shows_a_live_pane_and_stops_cleanly_on_ctrl_c() {
     ends("queue:", &|l| {
         l.ends_with(')') || l.ends_with("not known yet")
     });
-    ends(&bar, &|l| l.ends_with('%'));
+    ends(bar, &|l| l.ends_with('%'));
     let under = lines[at + 1].trim();
     assert!(
         last_is_count(under) || under.ends_with("/s)") || under.ends_with(" rejected"),
@@ -376,7 +380,7 @@ fn ingest_shows_a_live_pane_and_stops_cleanly_on_ctrl_c() {
     assert!(screen.contains("ingest stopped"), "{screen}");
     // The pane is gone: no stale copy of it is left on the screen.
     assert!(
-        !screen.contains("ingest up") && !screen.contains(&bar),
+        !screen.contains("ingest up") && !screen.contains(bar),
         "the pane was left behind:\n{screen}"
     );
     // Its message was finished or released for the next ingest.

@@ -292,6 +292,9 @@ impl IngestObserver for IngestView {
                 "  {spinner:.green} {prefix:.bold} [{bar:30.cyan/blue}] {percent:>3}%\n    {wide_msg}",
                 "  {spinner} {prefix} [{bar:30}] {percent:>3}%\n    {wide_msg}",
             );
+            // The rest of the bar's line takes 57 columns: a long name is cut in the
+            // middle rather than pushing the percentage off the line.
+            let name = crate::ui::text::elide(&name, l.pane.columns().saturating_sub(57).max(12));
             bar.set_prefix(format!("{name} (job {short})"));
             bar
         });

@@ -248,6 +248,11 @@ impl Pane {
         Self { multi, color }
     }
 
+    /// Columns a line of the pane may take (the terminal's, less [`MARGIN`]).
+    fn columns(&self) -> usize {
+        usize::from(Term::stderr().size().1.saturating_sub(MARGIN))
+    }
+
     /// A new line at the bottom, drawn with `colored` or, without colors, `plain`.
     fn line(&self, colored: &str, plain: &str) -> ProgressBar {
         let bar = self.multi.add(ProgressBar::with_draw_target(
