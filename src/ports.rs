@@ -412,9 +412,7 @@ pub trait OrderStore: Send + Sync {
     /// [`StoreError::Unavailable`], [`StoreError::Other`].
     async fn set_outcome(&self, key: &OrderKey, outcome: &Outcome) -> Result<bool, StoreError>;
 
-    /// [`OrderStore::set_outcome`] for several orders, with the effect of applying them
-    /// one after the other in the order given (an adapter may apply different orders in
-    /// another order); whether each changed, in the order given.
+    /// [`OrderStore::set_outcome`] for each order in turn; whether each changed, in order.
     ///
     /// # Errors
     /// As [`OrderStore::set_outcome`]; outcomes applied before the error may stay.

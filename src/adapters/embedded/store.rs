@@ -315,7 +315,18 @@ impl OrderStore for EmbeddedStore {
         let key = key.clone();
         self.db
             .read(move |c| {
-                let Some(mut order) = orders_by_key(c, std::slice::from_ref(&key))?.pop() else {
+                // The order and its history in one read.
+                let Some((mut order, history)) = c
+                    .prepare_cached(&format!(
+                        "SELECT {ORDER_COLS}, history FROM orders
+                         WHERE seller_id = ?1 AND order_id = ?2"
+                    ))?
+                    .query_row(
+                        params![key.seller_id.as_str(), key.order_id.as_str()],
+                        |r| Ok((order_from_row(r)?, r.get::<_, Option<String>>(8)?)),
+                    )
+                    .optional()?
+                else {
                     return Ok(None);
                 };
                 order.history.push(StatusChange {
@@ -323,14 +334,6 @@ impl OrderStore for EmbeddedStore {
                     reason: None,
                     at: order.created_at.clone(),
                 });
-                let history: Option<String> = c
-                    .prepare_cached(
-                        "SELECT history FROM orders WHERE seller_id = ?1 AND order_id = ?2",
-                    )?
-                    .query_row(
-                        params![key.seller_id.as_str(), key.order_id.as_str()],
-                        |r| r.get(0),
-                    )?;
                 if let Some(json) = history {
                     let changes: Vec<(String, Option<String>, String)> =
                         serde_json::from_str(&json).map_err(bad_row)?;
