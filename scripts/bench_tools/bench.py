@@ -439,9 +439,11 @@ def table(args):
             checks.append(f"{s}: ingest accepted {acc} orders of {orders}")
         ratio = ti / tb
         one_m = n_rows == 1_000_000
+        medians = "; medians of 3 alternating runs" if n_rows >= 1_000_000 else ""
         row("ingest: submit + ingest --drain", s, secs(ti), f"{secs(tb)} sqlite3 .import", f"{ratio:.1f}×",
             "≤ 1.5× at 1M", upto(ratio, 1.5) if one_m else "— (1M only)",
-            f"{si(orders)} orders; {secs(idle_i)} of it is the fixed cost" if idle_i else f"{si(orders)} orders")
+            (f"{si(orders)} orders; {secs(idle_i)} of it is the fixed cost" if idle_i else f"{si(orders)} orders")
+            + medians)
         per_b = tb / n_rows
         proc = num(f"ingest_proc_us.{s}")
         if proc:
@@ -475,8 +477,11 @@ def table(args):
         note = f"{secs(tf)}"
         if idle_f and tf > idle_f:
             note += f"; {si(new / ((tf - idle_f) / 1e6))}/s less the fixed {secs(idle_f)}"
+        # The target is set at 1M rows: on a smaller file the process's start weighs
+        # (the note gives the rate without it).
         row("fulfil, embedded (orders/s)", s, si(rate) + "/s", f"{si(rate_b)}/s sqlite3 same writes, set-based",
-            f"{rate / rate_b:.2f}×", "≥ 50k/s", atleast(rate, 50_000), note)
+            f"{rate / rate_b:.2f}×", "≥ 50k/s from 1M",
+            atleast(rate, 50_000) if n_rows >= 1_000_000 else "— (1M and up)", note)
         th, hnew = num(f"http_fulfil_us.{s}"), num(f"http_fulfil_new.{s}")
         if hnew != orders:
             checks.append(f"{s}: fulfil over HTTP made {hnew} orders new_order of {orders}")
