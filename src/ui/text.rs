@@ -25,29 +25,28 @@ pub fn elide(s: &str, max: usize) -> String {
         return s.to_owned();
     }
     let room = max.saturating_sub(3);
-    let mut end_room = room / 2;
-    let mut start_room = room - end_room;
-    let mut start = String::new();
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if w > start_room {
-            break;
-        }
-        start_room -= w;
-        start.push(c);
-    }
-    end_room += start_room;
-    let mut end: Vec<char> = Vec::new();
-    for c in s.chars().rev() {
-        let w = c.width().unwrap_or(0);
-        if w > end_room {
-            break;
-        }
-        end_room -= w;
-        end.push(c);
-    }
+    let mut start_room = room - room / 2;
+    let start: String = fitting(s.chars(), &mut start_room).into_iter().collect();
+    // What the start leaves unused goes to the end.
+    let mut end_room = room / 2 + start_room;
+    let mut end = fitting(s.chars().rev(), &mut end_room);
     end.reverse();
     format!("{start}...{}", end.into_iter().collect::<String>())
+}
+
+/// The leading `chars` that fit in `room` columns; `room` is left with what they did
+/// not take.
+fn fitting(chars: impl Iterator<Item = char>, room: &mut usize) -> Vec<char> {
+    let mut out = Vec::new();
+    for c in chars {
+        let w = c.width().unwrap_or(0);
+        if w > *room {
+            break;
+        }
+        *room -= w;
+        out.push(c);
+    }
+    out
 }
 
 /// The first [`SHORT_ID`] characters of a job id (the whole id when it is not longer).

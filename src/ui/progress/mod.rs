@@ -141,7 +141,7 @@ impl Margin {
     }
 
     fn columns(&self) -> usize {
-        usize::from(self.term.size().1.saturating_sub(MARGIN).max(20))
+        columns_of(&self.term)
     }
 
     /// `s` with the line breaks the narrowed terminal needs; updates the cursor.
@@ -229,6 +229,11 @@ impl TermLike for Margin {
 }
 
 /// Where bars are drawn: stderr, with a margin.
+/// Columns a line of the pane may take on `term`: its width less [`MARGIN`], 20 at least.
+fn columns_of(term: &Term) -> usize {
+    usize::from(term.size().1.saturating_sub(MARGIN).max(20))
+}
+
 fn stderr_target() -> ProgressDrawTarget {
     ProgressDrawTarget::term_like_with_hz(Box::new(Margin::new(Term::stderr())), REDRAW_HZ)
 }
@@ -248,9 +253,9 @@ impl Pane {
         Self { multi, color }
     }
 
-    /// Columns a line of the pane may take (the terminal's, less [`MARGIN`]).
+    /// Columns a line of the pane may take.
     fn columns(&self) -> usize {
-        usize::from(Term::stderr().size().1.saturating_sub(MARGIN))
+        columns_of(&Term::stderr())
     }
 
     /// A new line at the bottom, drawn with `colored` or, without colors, `plain`.
