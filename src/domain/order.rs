@@ -56,6 +56,9 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order of the lifecycle.
+    pub const ALL: [Status; 2] = [Status::OnHold, Status::NewOrder];
+
     /// The status as stored and shown: `on_hold`, `new_order`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -166,7 +169,7 @@ mod tests {
 
     #[test]
     fn status_round_trips_through_text() {
-        for s in [Status::OnHold, Status::NewOrder] {
+        for s in Status::ALL {
             assert_eq!(s.as_str().parse::<Status>().unwrap(), s);
             assert_eq!(
                 serde_json::to_string(&s).unwrap(),

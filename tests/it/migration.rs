@@ -12,7 +12,7 @@ use oms::adapters::embedded::{BusSettings, Db, EmbeddedBus};
 use oms::ports::{Delivered, EventBus};
 use rusqlite::Connection;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const FIXTURE: &str = concat!(
@@ -176,7 +176,7 @@ fn an_old_data_dir_keeps_everything_and_fulfil_goes_on_from_its_offsets() {
 
     // Orders, as the first release left them.
     let before = statuses(&oms);
-    assert_eq!(user_version(&oms), "5", "opened once: migrated in place");
+    assert_eq!(user_version(&oms), "6", "opened once: migrated in place");
     let insufficient = Some("insufficient_inventory");
     let mut want: BTreeMap<String, (String, Option<String>)> = [
         ("5001", status("new_order", None)),
@@ -412,7 +412,7 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
     for order in ["8001", "8002", "8003", "8004", "8101", "8102"] {
         assert_eq!(history(&oms, order), want(order), "order {order}");
     }
-    assert_eq!(user_version(&oms), "5", "opened once: migrated in place");
+    assert_eq!(user_version(&oms), "6", "opened once: migrated in place");
     assert_eq!(
         raw(
             &oms,
@@ -420,6 +420,38 @@ fn the_last_releases_data_dir_keeps_every_orders_history_and_fulfil_goes_on() {
         ),
         [["0"]],
         "the changes moved into the orders' rows"
+    );
+    assert_eq!(
+        raw(
+            &oms,
+            "SELECT count(*) FROM sqlite_master WHERE name = 'orders_listing'"
+        ),
+        [["0"]],
+        "listings read from the status index"
+    );
+    // Every order listed once, of either status, oldest first.
+    let listed = oms.json(&["orders", "ls", "--output", "json"]);
+    let listed: Vec<(String, String)> = listed
+        .as_array()
+        .expect("orders")
+        .iter()
+        .map(|o| {
+            (
+                o["created_at"].as_str().unwrap().to_owned(),
+                o["order_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut in_order = listed.clone();
+    in_order.sort();
+    assert_eq!(listed, in_order, "oldest first");
+    let ids: BTreeSet<&str> = listed.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids.len(), listed.len(), "each order once: {listed:?}");
+    assert!(
+        ["8001", "8002", "8003", "8004", "8101", "8102"]
+            .iter()
+            .all(|id| ids.contains(id)),
+        "{listed:?}"
     );
     // The same items, in the same order, now kept as [[sku, hub, quantity], ...].
     for (order, items) in &items_before {

@@ -34,6 +34,69 @@ fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> rusqlite::Result<T>
 const ORDER_COLS: &str =
     "seller_id, order_id, status, reason, items, job_id, created_at, updated_at";
 
+/// The order in which orders are listed (oldest first).
+const LISTING_ORDER: &str = "ORDER BY created_at, seller_id, order_id";
+
+/// The query of a page of orders matching `f`, and its arguments.
+///
+/// Only one index keeps orders in listing order, `orders_status_listing` (status
+/// first): a listing of every status reads the page's orders of each status in that
+/// index's order, then merges them, so ingest writes one index fewer per order.
+fn listing_query(f: &OrderFilter) -> (String, Vec<Value>) {
+    let mut cond = String::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut arg = |clause: &str, v: String| {
+        args.push(Value::Text(v));
+        cond.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(s) = &f.seller {
+        arg(" AND seller_id = ?", s.to_string());
+    }
+    if let Some(j) = &f.job {
+        arg(" AND job_id = ?", j.clone());
+    }
+    if let Some(o) = &f.order_id {
+        arg(" AND order_id = ?", o.to_string());
+    }
+    if let Some(t) = &f.since {
+        arg(" AND created_at >= ?", t.clone());
+    }
+    if let Some(h) = &f.hub {
+        arg(
+            " AND EXISTS (SELECT 1 FROM json_each(orders.items) AS it WHERE it.value ->> 1 = ?)",
+            h.to_string(),
+        );
+    }
+    let (limit, offset) = (
+        i64::try_from(f.limit).unwrap_or(i64::MAX),
+        i64::try_from(f.offset).unwrap_or(i64::MAX),
+    );
+    let page = format!("{LISTING_ORDER} LIMIT {limit} OFFSET {offset}");
+    let of_status = |s: Status, page: &str| {
+        format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE status = '{}'{cond} {page}",
+            s.as_str()
+        )
+    };
+    let sql = match f.status {
+        Some(s) => of_status(s, &page),
+        // A seller, job or order is found by its own index, then sorted.
+        None if f.seller.is_some() || f.job.is_some() || f.order_id.is_some() => {
+            format!("SELECT {ORDER_COLS} FROM orders WHERE 1 = 1{cond} {page}")
+        }
+        None => {
+            // Each status's first `offset + limit` orders hold the page.
+            let first = format!("{LISTING_ORDER} LIMIT {}", limit.saturating_add(offset));
+            let parts: Vec<String> = Status::ALL
+                .iter()
+                .map(|&s| format!("SELECT * FROM ({})", of_status(s, &first)))
+                .collect();
+            format!("{} {page}", parts.join(" UNION ALL "))
+        }
+    };
+    (sql, args)
+}
+
 /// An order's items from its row's JSON: the compact form `oms` writes is read
 /// directly; any other (another writer's spacing, or items as objects, the form before
 /// schema 5), or a value that is not valid, through `serde_json`, whose error is kept.
@@ -421,40 +484,7 @@ impl OrderStore for EmbeddedStore {
         let f = filter.clone();
         self.db
             .read(move |c| {
-                let mut sql = format!("SELECT {ORDER_COLS} FROM orders WHERE 1 = 1");
-                let mut args: Vec<Value> = Vec::new();
-                let mut arg = |sql: &mut String, clause: &str, v: String| {
-                    args.push(Value::Text(v));
-                    sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-                };
-                if let Some(s) = f.status {
-                    arg(&mut sql, " AND status = ?", s.as_str().to_owned());
-                }
-                if let Some(s) = &f.seller {
-                    arg(&mut sql, " AND seller_id = ?", s.to_string());
-                }
-                if let Some(j) = &f.job {
-                    arg(&mut sql, " AND job_id = ?", j.clone());
-                }
-                if let Some(o) = &f.order_id {
-                    arg(&mut sql, " AND order_id = ?", o.to_string());
-                }
-                if let Some(t) = &f.since {
-                    arg(&mut sql, " AND created_at >= ?", t.clone());
-                }
-                if let Some(h) = &f.hub {
-                    arg(
-                        &mut sql,
-                        " AND EXISTS (SELECT 1 FROM json_each(orders.items) AS it
-                               WHERE it.value ->> 1 = ?)",
-                        h.to_string(),
-                    );
-                }
-                sql.push_str(&format!(
-                    " ORDER BY created_at, seller_id, order_id LIMIT {} OFFSET {}",
-                    i64::try_from(f.limit).unwrap_or(i64::MAX),
-                    i64::try_from(f.offset).unwrap_or(i64::MAX)
-                ));
+                let (sql, args) = listing_query(&f);
                 let mut q = c.prepare_cached(&sql)?;
                 // Sized at once: growing a vector of orders step by step costs a page
                 // of the listing more than reading it.

@@ -316,10 +316,24 @@ store_test!(
 
 store_test!(list_orders_pages_without_gaps_or_repeats, async |f| {
     let store = f.store().await;
-    let orders: Vec<NewOrder> = (0..7)
-        .map(|i| new_order("1", &format!("p{i}"), vec![order_item("H1", "S1", 1)]))
-        .collect();
-    store.insert_orders("j1", &orders).await.expect("insert");
+    // Three jobs, a moment apart, and every other order fulfilled: a page of every
+    // status mixes both statuses and both moments.
+    for (job, ids) in [("j1", 0..3), ("j2", 3..5), ("j3", 5..7)] {
+        let orders: Vec<NewOrder> = ids
+            .map(|i| new_order("1", &format!("p{i}"), vec![order_item("H1", "S1", 1)]))
+            .collect();
+        store.insert_orders(job, &orders).await.expect("insert");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for i in [0, 2, 3, 6] {
+        let key = order_key("1", &format!("p{i}"));
+        assert!(
+            store
+                .set_outcome(&key, &Outcome::fulfilled())
+                .await
+                .unwrap()
+        );
+    }
     let mut seen = Vec::new();
     for page in 0..4 {
         let got = store
@@ -333,9 +347,17 @@ store_test!(list_orders_pages_without_gaps_or_repeats, async |f| {
         assert!(got.len() <= 3);
         seen.extend(keys_of(&got));
     }
-    let all = keys_of(&store.list_orders(&all_orders()).await.expect("list"));
-    assert_eq!(seen, all, "pages in order, each order once");
-    assert_eq!(all.len(), 7);
+    let all = store.list_orders(&all_orders()).await.expect("list");
+    assert_eq!(seen, keys_of(&all), "pages in order, each order once");
+    assert_eq!(
+        keys_of(&all),
+        ["1/p0", "1/p1", "1/p2", "1/p3", "1/p4", "1/p5", "1/p6"],
+        "oldest first, whatever their status"
+    );
+    assert!(
+        all.windows(2).all(|w| w[0].created_at <= w[1].created_at),
+        "by creation time"
+    );
 });
 
 store_test!(counts_follow_statuses_and_job_states, async |f| {
