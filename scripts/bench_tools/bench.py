@@ -350,7 +350,7 @@ WHY = {
         "sqlite3 .import writes the file's rows once into one table with no index "
         "(about 30 MB at 1M rows). oms writes, in one transaction per job (a job is all or "
         "nothing): 250k orders with their items (schema 5: [[sku, hub, quantity], ...]), "
-        "the three indexes behind `orders ls` and the job index, one bus event per order "
+        "the key and status indexes behind `orders ls` (schema 6 dropped a third) and the job index, one bus event per order "
         "(kept compact, values only), the job and its rejects: about 135 MB of pages "
         "(orders 11.2k pages, bus_events 10.6k, the indexes 11k), each written to the WAL "
         "and then checkpointed into the database. Phases of the 1M-row file (debug log): "
@@ -362,7 +362,9 @@ WHY = {
         "index or no listing index a tenth each; events sorted by partition, a rowid "
         "event table or orders WITHOUT ROWID no gain. Tried without gain: a 16 or 64 MiB "
         "page cache (RSS 146/201 MB), chunks of 5000 (RSS 150 MB), 64 rows per INSERT. "
-        "So the target needs orders stored otherwise than a row, four index entries and "
+        "Replayed through rusqlite (2026-12-04): the statements are not the cost; events kept "
+        "by their order (no repeated items) gained nothing once checked against the row. "
+        "So the target needs orders stored otherwise than a row, three index entries and "
         "an event each, written one by one, or the parse overlapped with the writes."
     ),
     "ingest: work per row (cost growth)": (
